@@ -1,0 +1,161 @@
+"""The build, top to bottom: check → Pelican → output checks → swap in.
+
+``output/`` is only ever replaced by a complete, successful build: Pelican
+writes into a temporary folder beside it, which is renamed into place at the
+end. A failed build leaves the previous site as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import content
+from . import settings as sw_settings
+from .errors import ProblemsFound, StoryWallError
+
+logger = logging.getLogger(__name__)
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".heic", ".heif", ".tif", ".tiff")
+
+
+@dataclass
+class BuildReport:
+    output: Path
+    stories: int = 0
+    pages: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Collector(logging.Handler):
+    """Counts warnings and errors logged by Pelican and Story Wall during a build."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.warnings: list[str] = []
+        self.errors: list[str] = []
+
+    def emit(self, record):
+        message = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            message += f": {record.exc_info[1]}"
+        (self.errors if record.levelno >= logging.ERROR else self.warnings).append(message)
+
+
+def config_path(site_dir: Path, publish: bool = False) -> Path:
+    name = "publishconf.py" if publish else "pelicanconf.py"
+    path = Path(site_dir) / name
+    if not path.is_file():
+        raise StoryWallError(f"{path}: not found — run in the site's folder or pass --site DIR")
+    return path
+
+
+def read_pelican_settings(site_dir: Path, publish: bool = False, override: dict | None = None):
+    """Pelican's own settings reader, with a one-line error for a broken file."""
+    from pelican.settings import read_settings
+
+    path = config_path(site_dir, publish)
+    cwd = os.getcwd()
+    try:
+        os.chdir(site_dir)  # publishconf.py imports pelicanconf from the current folder
+        return read_settings(str(path.resolve()), override=override or {})
+    except StoryWallError:
+        raise
+    except Exception as err:  # the settings file is Python: anything can go wrong in it
+        raise StoryWallError(f"{path}: cannot be read — {type(err).__name__}: {err}") from err
+    finally:
+        os.chdir(cwd)
+
+
+def check_content(site_dir: Path, content_dir: Path) -> content.SiteContent:
+    """Validate everything; raise ProblemsFound when any file has an error."""
+    site = content.load_site(content_dir, root=site_dir)
+    if site.errors:
+        raise ProblemsFound(site.problems)
+    return site
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def source_media(site_dir: Path, content_dir: Path) -> dict[str, Path]:
+    """sha256 → path of every photo beside a story or initiative, and in submissions/."""
+    found = {}
+    for folder in (content_dir / "stories", content_dir / "initiatives", site_dir / "submissions"):
+        if folder.is_dir():
+            for path in folder.rglob("*"):
+                if path.is_file() and path.suffix.lower() in PHOTO_SUFFIXES:
+                    found[_digest(path)] = path
+    return found
+
+
+def check_output(output_dir: Path, site_dir: Path, content_dir: Path,
+                 site: content.SiteContent) -> list[str]:
+    """Problems with what Pelican wrote: an original photo, or an unpublished story."""
+    problems = []
+    originals = source_media(site_dir, content_dir)
+    for path in output_dir.rglob("*"):
+        if path.is_file() and originals and _digest(path) in originals:
+            problems.append(f"{path}: is a copy of the original photo "
+                            f"{originals[_digest(path)]} — originals must never be published")
+    for story in site.stories:
+        page = output_dir / "stories" / story.slug / "index.html"
+        if story.is_published and not page.is_file():
+            problems.append(f"{story.path}: published story has no page in the output")
+        if not story.is_published and page.exists():
+            problems.append(f"{story.path}: unpublished story reached the output")
+    return problems
+
+
+def _swap_in(tmp: Path, final: Path) -> None:
+    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def build(site_dir: Path | str = ".", output: Path | str | None = None, *, strict: bool = False,
+          publish: bool = False) -> BuildReport:
+    """Build the site in ``site_dir``; raise StoryWallError (or ProblemsFound) on failure."""
+    from pelican import Pelican
+
+    started = time.perf_counter()
+    site_dir = Path(site_dir).resolve()
+    from .pelican.stories import FEEDS_OFF
+
+    settings = read_pelican_settings(site_dir, publish, override=dict(FEEDS_OFF))
+    sw_settings.load(settings.get("STORYWALL"))
+    content_dir = Path(settings["PATH"])
+    final = Path(output).resolve() if output else Path(settings["OUTPUT_PATH"])
+    site = check_content(site_dir, content_dir)
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    settings["OUTPUT_PATH"] = str(tmp)
+    collector = _Collector()
+    loggers = [logging.getLogger("pelican"), logging.getLogger("storywall")]
+    for lg in loggers:
+        lg.addHandler(collector)
+    try:
+        Pelican(settings).run()
+        problems = collector.errors + check_output(tmp, site_dir, content_dir, site)
+        if problems:
+            raise StoryWallError("\n".join(problems))
+        if strict and (collector.warnings or site.warnings):
+            lines = collector.warnings + [str(p) for p in site.warnings]
+            raise StoryWallError("\n".join(lines) + f"\n{len(lines)} warning(s) in --strict mode")
+        _swap_in(tmp, final)
+    finally:
+        for lg in loggers:
+            lg.removeHandler(collector)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return BuildReport(output=final, stories=len(site.published()), pages=len(site.pages),
+                       seconds=time.perf_counter() - started,
+                       warnings=collector.warnings + [str(p) for p in site.warnings])
+

@@ -1,0 +1,152 @@
+"""Load a whole site's content through the one schema.
+
+``load_site`` is what ``storywall check`` and ``storywall build`` call before
+Pelican runs; the Pelican reader reuses the parsed objects through a small
+cache keyed by (path, size, mtime), so each file is parsed once per build.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import schema
+from .errors import Problem
+
+STORIES_DIR = "stories"
+INITIATIVES_DIR = "initiatives"
+PAGES_DIR = "pages"
+STORY_FILE = "index.md"
+
+
+@dataclass
+class SiteContent:
+    stories: list[schema.Story] = field(default_factory=list)
+    initiatives: dict[str, schema.Initiative] = field(default_factory=dict)
+    pages: list[schema.Page] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+    def published(self) -> list[schema.Story]:
+        return [s for s in self.stories if s.is_published]
+
+
+_cache: dict[tuple, tuple] = {}
+
+
+def _key(path: Path, extra: tuple) -> tuple | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (str(path), st.st_size, st.st_mtime_ns, extra)
+
+
+def cached(parse, path: Path, extra: tuple = (), **kwargs):
+    """Call ``parse(path, **kwargs)`` once per unchanged file."""
+    key = _key(path, (parse.__name__,) + extra)
+    if key is not None and key in _cache:
+        return _cache[key]
+    result = parse(path, **kwargs)
+    if key is not None:
+        _cache[key] = result
+    return result
+
+
+def label_for(path: Path, root: Path | None) -> str:
+    """The path shown to people: relative to the site when possible."""
+    if root is not None:
+        try:
+            return os.path.relpath(path, root)
+        except ValueError:
+            pass
+    return str(path)
+
+
+def initiative_slugs(content_dir: Path) -> set[str]:
+    folder = Path(content_dir) / INITIATIVES_DIR
+    return {p.stem for p in folder.glob("*.md")} if folder.is_dir() else set()
+
+
+def load_initiatives(content_dir: Path, root: Path | None = None):
+    initiatives: dict[str, schema.Initiative] = {}
+    problems: list[Problem] = []
+    folder = Path(content_dir) / INITIATIVES_DIR
+    for path in sorted(folder.glob("*.md")) if folder.is_dir() else []:
+        item, found = cached(schema.parse_initiative, path, label=label_for(path, root))
+        problems += found
+        if item is not None:
+            initiatives[item.slug] = item
+    return initiatives, problems
+
+
+def story_folder_problem(folder: Path, label: str) -> Problem | None:
+    """A story folder must be named as a slug and hold index.md."""
+    if not schema.SLUG_RE.match(folder.name) or len(folder.name) > schema.SLUG_MAX_CHARS:
+        return Problem(label, 1, "folder", f"'{folder.name}' is not a slug",
+                       "rename the folder in lowercase-with-hyphens, e.g. amara-why-i-give")
+    if not (folder / STORY_FILE).is_file():
+        return Problem(label, 1, "folder", f"has no {STORY_FILE}",
+                       "add the story as index.md or remove the folder")
+    return None
+
+
+def load_stories(folder: Path, initiatives: set[str], root: Path | None = None):
+    """Every ``<folder>/<slug>/index.md``; loose files are reported."""
+    stories: list[schema.Story] = []
+    problems: list[Problem] = []
+    if not Path(folder).is_dir():
+        return stories, problems
+    for entry in sorted(Path(folder).iterdir()):
+        label = label_for(entry, root)
+        if entry.name.startswith("."):
+            continue
+        if not entry.is_dir():
+            problems.append(Problem(label, 1, "file", "stories must be folders",
+                                    f"move it to {entry.stem}/{STORY_FILE}"))
+            continue
+        trouble = story_folder_problem(entry, label)
+        if trouble:
+            problems.append(trouble)
+            continue
+        path = entry / STORY_FILE
+        story, found = cached(schema.parse_story, path, (tuple(sorted(initiatives)),),
+                              initiatives=initiatives, label=label_for(path, root))
+        problems += found
+        if story is not None:
+            stories.append(story)
+    return stories, problems
+
+
+def load_pages(content_dir: Path, root: Path | None = None):
+    pages: list[schema.Page] = []
+    problems: list[Problem] = []
+    folder = Path(content_dir) / PAGES_DIR
+    for path in sorted(folder.glob("*.md")) if folder.is_dir() else []:
+        page, found = cached(schema.parse_page, path, label=label_for(path, root))
+        problems += found
+        if page is not None:
+            pages.append(page)
+    return pages, problems
+
+
+def load_site(content_dir: Path, root: Path | None = None) -> SiteContent:
+    """Parse and validate all of ``content/``."""
+    content_dir = Path(content_dir)
+    site = SiteContent()
+    site.initiatives, problems = load_initiatives(content_dir, root)
+    site.problems += problems
+    known = initiative_slugs(content_dir)
+    site.stories, problems = load_stories(content_dir / STORIES_DIR, known, root)
+    site.problems += problems
+    site.pages, problems = load_pages(content_dir, root)
+    site.problems += problems
+    return site

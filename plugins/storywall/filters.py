@@ -1,0 +1,46 @@
+"""Jinja filters for the theme: dates, numbers and stars in plain language."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+def human_date(value: dt.date) -> str:
+    """31 October 2026"""
+    return f"{value.day} {value:%B %Y}" if value else ""
+
+
+def month_year(value: dt.date) -> str:
+    """October 2026"""
+    return f"{value:%B %Y}" if value else ""
+
+
+def number(value) -> str:
+    """450, 1,250 or 12.5 — no trailing .0"""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"{value:,}"
+
+
+def stars(rating: int | None) -> str:
+    """★★★★☆ for 4 of 5 (for sighted readers; templates add text for the rest)."""
+    if not rating:
+        return ""
+    rating = int(round(rating))
+    return "★" * rating + "☆" * (5 - rating)
+
+
+FILTERS = {"human_date": human_date, "month_year": month_year, "number": number,
+           "stars": stars, "isodate": lambda d: d.isoformat() if d else ""}
+
+
+def excerpt(body: str, limit: int = 220) -> str:
+    """The opening words of a Markdown body as plain text."""
+    from .markup import plain_text
+
+    return plain_text(body, limit)
+
+
+FILTERS["excerpt"] = excerpt

@@ -1,0 +1,70 @@
+"""Pelican plugin: initiative pages, with their figures beside their stories.
+
+Writes ``/initiatives/`` and ``/initiatives/<slug>/``, links every story to its
+initiative (``article.initiative``) and warns about stale figures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+from pelican import signals
+from pelican.generators import Generator
+
+from .. import content, markup, views
+
+logger = logging.getLogger(__name__)
+PREFIX = "storywall.initiatives: "
+
+
+class InitiativesGenerator(Generator):
+    """Reads content/initiatives/*.md; runs after the articles are read."""
+
+    def generate_context(self):
+        sw = self.settings["STORYWALL_SETTINGS"]
+        found, problems = content.load_initiatives(Path(self.path), Path(self.path).parent)
+        for problem in problems:
+            (logger.error if problem.is_error else logger.warning)("%s%s", PREFIX, problem)
+        today = dt.date.today()
+        self.views = {}
+        for slug, initiative in found.items():
+            self.views[slug] = views.InitiativeView(
+                initiative=initiative,
+                body_html=markup.render(initiative.body, trusted=True),
+                figures=views.figure_views(initiative, today, sw.figure_max_age_days),
+                donate_url=initiative.donate_url or sw.donate_url,
+            )
+            self._warn_stale(self.views[slug], sw.figure_max_age_days)
+        for article in self.context.get("articles", []):
+            view = self.views.get(article.story.initiative)
+            article.initiative = view
+            if view is not None:
+                view.stories.append(article)
+        self.context["initiatives"] = sorted(
+            self.views.values(), key=lambda v: (v.initiative.status != "active", v.initiative.title))
+
+    def _warn_stale(self, view, max_age_days):
+        for fig in view.figures:
+            if fig.stale:
+                logger.warning("%s%s: figures: '%s' was last reported on %s, over %d days ago"
+                               " — add a newer figure with a recent as_of",
+                               PREFIX, view.initiative.path, fig.figure.label,
+                               fig.figure.as_of.isoformat(), max_age_days)
+
+    def generate_output(self, writer):
+        writer.write_file("initiatives/index.html", self.get_template("initiatives"),
+                          self.context, url="initiatives/", page_name="initiatives")
+        for view in self.context["initiatives"]:
+            writer.write_file(f"initiatives/{view.slug}/index.html",
+                              self.get_template("initiative"), self.context,
+                              initiative=view, url=view.url, page_name=view.url)
+
+
+def get_generators(pelican):
+    return InitiativesGenerator
+
+
+def register() -> None:
+    signals.get_generators.connect(get_generators)

@@ -1,0 +1,78 @@
+"""The one ``STORYWALL = {...}`` settings dict, read once into a frozen dataclass.
+
+Every key is a field below with its default and help text; the README lists
+them all (a test checks that). An unknown key or a wrong type is an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .errors import SettingsError
+
+
+def _setting(default: Any, help: str, **kw) -> Any:
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("use tuples for defaults")
+    return field(default=default, metadata={"help": help, **kw})
+
+
+@dataclass(frozen=True)
+class Settings:
+    organisation: str = _setting(
+        "", "The organisation's name, shown in the footer and replies (default: SITENAME).")
+    tagline: str = _setting("", "One line under the site name on the wall.")
+    donate_url: str = _setting(
+        "", "Default donation link (https) for initiatives that have no donate_url.")
+    stories_per_page: int = _setting(12, "Story cards per wall page (/, /page/2/, …).", minimum=1)
+    figure_max_age_days: int = _setting(
+        365, "A figure whose as_of is older than this is a build warning and shown as "
+        "'last reported …'.", minimum=1)
+    intake_url: str = _setting(
+        "", "Where the 'Share your story' form posts (the intake server's /submit URL).")
+    excerpt_chars: int = _setting(
+        220, "Length of the opening lines shown on a story card when it has no quote.",
+        minimum=40)
+
+    @classmethod
+    def help(cls) -> dict[str, str]:
+        return {f.name: f.metadata["help"] for f in dataclasses.fields(cls)}
+
+
+def _check_type(name: str, value: Any, f: dataclasses.Field) -> Any:
+    expected = typing.get_type_hints(Settings)[f.name]
+    expected = typing.get_origin(expected) or expected
+    if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise SettingsError(f"pelicanconf.py: STORYWALL['{name}']: must be a whole number, "
+                            f"not {value!r}")
+    if expected is str and not isinstance(value, str):
+        raise SettingsError(f"pelicanconf.py: STORYWALL['{name}']: must be text, not {value!r}")
+    if expected is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise SettingsError(f"pelicanconf.py: STORYWALL['{name}']: must be a list")
+        value = tuple(value)
+    minimum = f.metadata.get("minimum")
+    if minimum is not None and value < minimum:
+        raise SettingsError(f"pelicanconf.py: STORYWALL['{name}']: must be at least {minimum}")
+    return value
+
+
+def load(raw: Mapping[str, Any] | None) -> Settings:
+    """Validate the STORYWALL dict; raise SettingsError naming the first bad key."""
+    raw = dict(raw or {})
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    values = {}
+    for name, value in raw.items():
+        if name not in fields:
+            close = difflib.get_close_matches(str(name), list(fields), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(fields)
+            raise SettingsError(f"pelicanconf.py: STORYWALL: unknown key '{name}' — {hint}")
+        values[name] = _check_type(name, value, fields[name])
+    settings = Settings(**values)
+    if settings.donate_url and not settings.donate_url.startswith("https://"):
+        raise SettingsError("pelicanconf.py: STORYWALL['donate_url']: must start with https://")
+    return settings

@@ -1,0 +1,80 @@
+"""What templates see: plain objects computed from the schema, no Pelican here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from . import schema
+
+
+@dataclass(frozen=True)
+class FigureView:
+    figure: schema.Figure
+    history: tuple[schema.Figure, ...]
+    stale: bool
+    previous: schema.Figure | None = None
+
+    @property
+    def change(self) -> float | None:
+        return self.figure.value - self.previous.value if self.previous else None
+
+
+@dataclass
+class InitiativeView:
+    initiative: schema.Initiative
+    body_html: str
+    figures: list[FigureView]
+    stories: list = field(default_factory=list)  # Pelican Article objects, wall order
+    donate_url: str = ""
+
+    @property
+    def slug(self) -> str:
+        return self.initiative.slug
+
+    @property
+    def url(self) -> str:
+        return f"initiatives/{self.slug}/"
+
+    @property
+    def headline(self) -> FigureView | None:
+        target = self.initiative.headline
+        for view in self.figures:
+            if target is not None and view.figure == target:
+                return view
+        return None
+
+    @property
+    def reviews(self) -> list:
+        return [a for a in self.stories if a.story.is_review]
+
+    @property
+    def average_rating(self) -> float | None:
+        ratings = [a.story.rating for a in self.reviews]
+        return round(sum(ratings) / len(ratings), 1) if ratings else None
+
+    @property
+    def goal_percent(self) -> int | None:
+        goal = self.initiative.goal
+        head = self.headline
+        if not goal or not goal.value or head is None or head.figure.label != goal.label:
+            return None
+        return max(0, min(100, round(100 * head.figure.value / goal.value)))
+
+
+def figure_views(initiative: schema.Initiative, today: dt.date, max_age_days: int):
+    views = []
+    for current in initiative.current_figures():
+        history = tuple(initiative.history(current.label))
+        older = [f for f in history if f.as_of < current.as_of]
+        views.append(FigureView(
+            figure=current, history=history,
+            stale=(today - current.as_of).days > max_age_days,
+            previous=older[-1] if older else None,
+        ))
+    return views
+
+
+def wall_order(story: schema.Story) -> tuple:
+    """Featured stories first, then newest first, then by slug (stable)."""
+    return (not story.featured, -story.date.toordinal(), story.slug)

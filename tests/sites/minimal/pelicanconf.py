@@ -1,0 +1,11 @@
+SITENAME = "Test Wall"
+SITEURL = ""
+TIMEZONE = "UTC"
+DEFAULT_LANG = "en"
+PATH = "content"
+OUTPUT_PATH = "output"
+THEME = "../../../theme"
+PLUGINS = ["storywall.pelican.stories", "storywall.pelican.initiatives"]
+CACHE_CONTENT = False
+LOAD_CONTENT_CACHE = False
+STORYWALL = {"organisation": "Test Trust", "stories_per_page": 2}
