@@ -7,6 +7,7 @@ end. A failed build leaves the previous site as it was.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import os
@@ -15,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import content
+from . import content, views
 from . import settings as sw_settings
 from .errors import ProblemsFound, StoryWallError
 
@@ -131,10 +132,13 @@ def build(site_dir: Path | str = ".", output: Path | str | None = None, *, stric
     from .pelican.stories import FEEDS_OFF
 
     settings = read_pelican_settings(site_dir, publish, override=dict(FEEDS_OFF))
-    sw_settings.load(settings.get("STORYWALL"))
+    sw = sw_settings.load(settings.get("STORYWALL"))
     content_dir = Path(settings["PATH"])
     final = Path(output).resolve() if output else Path(settings["OUTPUT_PATH"])
     site = check_content(site_dir, content_dir)
+    site.problems += views.stale_figure_problems(
+        site.initiatives.values(), dt.date.today(), sw.figure_max_age_days, site_dir)
+    settings["STORYWALL_CHECKED"] = True
     tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     settings["OUTPUT_PATH"] = str(tmp)

@@ -82,6 +82,6 @@ def plain_text(text: str, limit: int | None = None) -> str:
     words = htmllib.unescape(nh3.clean(render(text), tags=set())).split()
     result = " ".join(words)
     if limit and len(result) > limit:
-        cut = result[:limit].rsplit(" ", 1)[0]
+        cut = result[: limit + 1].rsplit(" ", 1)[0]
         result = cut.rstrip(",.;:—- ") + "…"
     return result

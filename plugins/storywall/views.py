@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from . import schema
 
@@ -78,3 +79,20 @@ def figure_views(initiative: schema.Initiative, today: dt.date, max_age_days: in
 def wall_order(story: schema.Story) -> tuple:
     """Featured stories first, then newest first, then by slug (stable)."""
     return (not story.featured, -story.date.toordinal(), story.slug)
+
+
+def stale_figure_problems(initiatives, today: dt.date, max_age_days: int, root=None) -> list:
+    """A warning per current figure older than ``max_age_days``."""
+    from .content import label_for
+    from .errors import WARNING, Problem
+
+    problems = []
+    for initiative in initiatives:
+        for view in figure_views(initiative, today, max_age_days):
+            if view.stale:
+                problems.append(Problem(
+                    label_for(Path(initiative.path), root), 1, "figures",
+                    f"'{view.figure.label}' was last reported on {view.figure.as_of.isoformat()}, "
+                    f"over {max_age_days} days ago", "add a newer figure with a recent as_of",
+                    WARNING, "stale-figure"))
+    return problems

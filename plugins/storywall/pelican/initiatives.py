@@ -36,7 +36,6 @@ class InitiativesGenerator(Generator):
                 figures=views.figure_views(initiative, today, sw.figure_max_age_days),
                 donate_url=initiative.donate_url or sw.donate_url,
             )
-            self._warn_stale(self.views[slug], sw.figure_max_age_days)
         for article in self.context.get("articles", []):
             view = self.views.get(article.story.initiative)
             article.initiative = view
@@ -45,13 +44,10 @@ class InitiativesGenerator(Generator):
         self.context["initiatives"] = sorted(
             self.views.values(), key=lambda v: (v.initiative.status != "active", v.initiative.title))
 
-    def _warn_stale(self, view, max_age_days):
-        for fig in view.figures:
-            if fig.stale:
-                logger.warning("%s%s: figures: '%s' was last reported on %s, over %d days ago"
-                               " — add a newer figure with a recent as_of",
-                               PREFIX, view.initiative.path, fig.figure.label,
-                               fig.figure.as_of.isoformat(), max_age_days)
+        if not self.settings.get("STORYWALL_CHECKED"):  # `storywall build` reported them
+            for problem in views.stale_figure_problems(found.values(), today,
+                                                       sw.figure_max_age_days):
+                logger.warning("%s%s", PREFIX, problem)
 
     def generate_output(self, writer):
         writer.write_file("initiatives/index.html", self.get_template("initiatives"),
