@@ -135,6 +135,8 @@ def build(site_dir: Path | str = ".", output: Path | str | None = None, *, stric
     sw = sw_settings.load(settings.get("STORYWALL"))
     content_dir = Path(settings["PATH"])
     final = Path(output).resolve() if output else Path(settings["OUTPUT_PATH"])
+    cache_dir = site_dir / ".cache" / "storywall"
+    content.load_cache(cache_dir)
     site = check_content(site_dir, content_dir)
     site.problems += views.stale_figure_problems(
         site.initiatives.values(), dt.date.today(), sw.figure_max_age_days, site_dir)
@@ -155,6 +157,7 @@ def build(site_dir: Path | str = ".", output: Path | str | None = None, *, stric
             lines = collector.warnings + [str(p) for p in site.warnings]
             raise StoryWallError("\n".join(lines) + f"\n{len(lines)} warning(s) in --strict mode")
         _swap_in(tmp, final)
+        content.save_cache(cache_dir)
     finally:
         for lg in loggers:
             lg.removeHandler(collector)

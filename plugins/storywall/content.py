@@ -7,11 +7,13 @@ cache keyed by (path, size, mtime), so each file is parsed once per build.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import schema
+from . import markup, schema
 from .errors import Problem
 
 STORIES_DIR = "stories"
@@ -39,7 +41,12 @@ class SiteContent:
         return [s for s in self.stories if s.is_published]
 
 
-_cache: dict[tuple, tuple] = {}
+CACHE_FILE = "content.pickle"
+_CODE_STAMP = hashlib.sha256(b"".join(
+    Path(__file__).with_name(name).read_bytes()
+    for name in ("schema.py", "frontmatter.py", "markup.py", "content.py"))).hexdigest()[:16]
+_cache: dict[tuple, object] = {}
+_used: set[tuple] = set()
 
 
 def _key(path: Path, extra: tuple) -> tuple | None:
@@ -50,15 +57,48 @@ def _key(path: Path, extra: tuple) -> tuple | None:
     return (str(path), st.st_size, st.st_mtime_ns, extra)
 
 
+def _remember(key, make):
+    if key is None:
+        return make()
+    _used.add(key)
+    if key not in _cache:
+        _cache[key] = make()
+    return _cache[key]
+
+
 def cached(parse, path: Path, extra: tuple = (), **kwargs):
-    """Call ``parse(path, **kwargs)`` once per unchanged file."""
-    key = _key(path, (parse.__name__,) + extra)
-    if key is not None and key in _cache:
-        return _cache[key]
-    result = parse(path, **kwargs)
-    if key is not None:
-        _cache[key] = result
-    return result
+    """Call ``parse(path, **kwargs)`` once per unchanged file (and code version)."""
+    return _remember(_key(path, (parse.__name__, kwargs.get("label")) + extra),
+                     lambda: parse(path, **kwargs))
+
+
+def cached_render(text: str, trusted: bool = False) -> str:
+    """``markup.render`` once per distinct text."""
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _remember(("render", digest, trusted), lambda: markup.render(text, trusted=trusted))
+
+
+def load_cache(folder: Path) -> None:
+    """Warm the in-memory cache from ``folder`` (a missing or stale file is ignored)."""
+    try:
+        with open(Path(folder) / CACHE_FILE, "rb") as fh:
+            stamp, entries = pickle.load(fh)
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError):
+        return
+    if stamp == _CODE_STAMP:
+        _cache.update(entries)
+
+
+def save_cache(folder: Path) -> None:
+    """Write the entries used since the last save, atomically; drop the rest."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = {k: _cache[k] for k in _used if k in _cache}
+    tmp = folder / f".{CACHE_FILE}.{os.getpid()}"
+    with open(tmp, "wb") as fh:
+        pickle.dump((_CODE_STAMP, entries), fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, folder / CACHE_FILE)
+    _used.clear()
 
 
 def label_for(path: Path, root: Path | None) -> str:

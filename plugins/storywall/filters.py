@@ -35,12 +35,3 @@ def stars(rating: int | None) -> str:
 FILTERS = {"human_date": human_date, "month_year": month_year, "number": number,
            "stars": stars, "isodate": lambda d: d.isoformat() if d else ""}
 
-
-def excerpt(body: str, limit: int = 220) -> str:
-    """The opening words of a Markdown body as plain text."""
-    from .markup import plain_text
-
-    return plain_text(body, limit)
-
-
-FILTERS["excerpt"] = excerpt

@@ -14,7 +14,7 @@ import threading
 
 import markdown
 import nh3
-from markdown.extensions.toc import TocExtension
+from markdown.treeprocessors import Treeprocessor
 
 STORY_TAGS = {
     "p", "br", "em", "strong", "a", "ul", "ol", "li", "blockquote",
@@ -24,17 +24,24 @@ STAFF_TAGS = STORY_TAGS | {"h5", "table", "thead", "tbody", "tr", "th", "td", "a
 LINK_REL = "nofollow ugc noopener"
 
 _local = threading.local()
+_SHIFT = {"h1": "h2", "h2": "h3", "h3": "h4", "h4": "h4", "h5": "h4", "h6": "h4"}
+
+
+class _HeadingShift(Treeprocessor):
+    """A supporter's "# Heading" becomes <h2>: the page owns <h1>."""
+
+    def run(self, root):
+        for el in root.iter():
+            if el.tag in _SHIFT:
+                el.tag = _SHIFT[el.tag]
 
 
 def _markdown() -> markdown.Markdown:
     """A per-thread Markdown converter with raw HTML switched off."""
     md = getattr(_local, "md", None)
     if md is None:
-        # toc's baselevel turns a supporter's "# Heading" into <h2>: the page owns <h1>.
-        md = markdown.Markdown(
-            extensions=["sane_lists", TocExtension(baselevel=2, anchorlink=False)],
-            output_format="html",
-        )
+        md = markdown.Markdown(extensions=["sane_lists"], output_format="html")
+        md.treeprocessors.register(_HeadingShift(md), "storywall_headings", 5)
         md.preprocessors.deregister("html_block")
         md.inlinePatterns.deregister("html")
         _local.md = md
@@ -79,7 +86,12 @@ def render(text: str, *, trusted: bool = False) -> str:
 
 def plain_text(text: str, limit: int | None = None) -> str:
     """The story's words without markup, for cards and descriptions."""
-    words = htmllib.unescape(nh3.clean(render(text), tags=set())).split()
+    return html_to_text(render(text), limit)
+
+
+def html_to_text(html: str, limit: int | None = None) -> str:
+    """Words of already-rendered HTML, cut on a word boundary at ``limit``."""
+    words = htmllib.unescape(nh3.clean(html, tags=set())).split()
     result = " ".join(words)
     if limit and len(result) > limit:
         cut = result[: limit + 1].rsplit(" ", 1)[0]

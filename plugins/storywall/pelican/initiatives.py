@@ -13,7 +13,7 @@ from pathlib import Path
 from pelican import signals
 from pelican.generators import Generator
 
-from .. import content, markup, views
+from .. import content, views
 
 logger = logging.getLogger(__name__)
 PREFIX = "storywall.initiatives: "
@@ -32,7 +32,7 @@ class InitiativesGenerator(Generator):
         for slug, initiative in found.items():
             self.views[slug] = views.InitiativeView(
                 initiative=initiative,
-                body_html=markup.render(initiative.body, trusted=True),
+                body_html=content.cached_render(initiative.body, trusted=True),
                 figures=views.figure_views(initiative, today, sw.figure_max_age_days),
                 donate_url=initiative.donate_url or sw.donate_url,
             )

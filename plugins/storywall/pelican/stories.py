@@ -128,6 +128,8 @@ class StoryReader(BaseReader):
                                          initiatives=known, label=label)
         if story is None:
             raise StoryWallError(str(next(p for p in problems if p.is_error)))
+        html = content.cached_render(story.body)
+        sw = self.settings.get("STORYWALL_SETTINGS") or sw_settings.Settings()
         metadata = {
             "title": story.title,
             "date": dt.datetime.combine(story.date, dt.time()),
@@ -135,8 +137,10 @@ class StoryReader(BaseReader):
             "status": "published" if story.is_published else "skip",
             "template": "story",
             "story": story,
+            "excerpt": markup.html_to_text(html, sw.excerpt_chars),
+            "description": story.quote or markup.html_to_text(html, 160),
         }
-        return markup.render(story.body), metadata
+        return html, metadata
 
     def _read_page(self, path, label):
         page, problems = content.cached(schema.parse_page, path, label=label)
@@ -144,7 +148,7 @@ class StoryReader(BaseReader):
             raise StoryWallError(str(next(p for p in problems if p.is_error)))
         metadata = {"title": page.title, "slug": page.slug, "status": "published",
                     "template": page.template, "page_meta": page}
-        return markup.render(page.body, trusted=True), metadata
+        return content.cached_render(page.body, trusted=True), metadata
 
 
 def add_reader(readers) -> None:
