@@ -27,13 +27,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	@touch $@
 
-html: $(STAMP)
+html: $(STAMP) demo-photos
 	$(BIN)/storywall build
 
-publish: $(STAMP)
+publish: $(STAMP) demo-photos
 	$(BIN)/storywall build --publish --strict
 
-serve: $(STAMP)
+serve: $(STAMP) demo-photos
 	$(BIN)/storywall serve --port $(PORT)
 
 test: $(STAMP)
@@ -42,8 +42,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py --n $(N)
 
+# The demo stories' photos are made, not committed (skips the ones already there).
 demo-photos: $(STAMP)
-	$(BIN)/python scripts/make_demo_photos.py
+	@$(BIN)/python scripts/make_demo_photos.py
 
 clean:
 	rm -rf output .cache

@@ -83,3 +83,45 @@ def test_check_submissions_folder(site):
 def test_check_unknown_option_is_usage_error_exit_2(site):
     result = run("--site", str(site.root), "check", "--format", "xml")
     assert result.exit_code == 2
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_serves_the_built_site_and_its_404_page(site):
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    site.add_story("ok", "Served words.")
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "storywall", "--site", str(site.root),
+                             "serve", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/stories/ok/", timeout=2)
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        assert "Served words." in page.read().decode()
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/nope/", timeout=2)
+        except urllib.error.HTTPError as err:
+            assert err.code == 404 and "could not find" in err.read().decode()
+        else:
+            raise AssertionError("expected a 404")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -1,0 +1,5 @@
+"""``python -m storywall`` is the ``storywall`` command."""
+
+from .cli import main
+
+main()
