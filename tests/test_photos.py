@@ -1,0 +1,512 @@
+"""Photos: decoding limits, metadata stripping, orientation, colour, derivatives, cache.
+
+Every image is made at test time by imagemakers.py; every output is read back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import re
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageFile, ImageOps, IptcImagePlugin
+
+import imagemakers as make
+from storywall import photos
+from storywall.errors import SettingsError, StoryWallError
+from storywall.photos import DerivativeCache, DerivativeSettings, PhotoError, PhotoJob, PhotoResult
+
+SMALL = DerivativeSettings(widths=(16, 32, 480))
+NAME = re.compile(r"^[a-z0-9_-]+-\d+-[0-9a-f]{10}\.(webp|jpg)$")
+ALLOWED_INFO = {
+    "jfif",
+    "jfif_version",
+    "jfif_unit",
+    "jfif_density",
+    "dpi",
+    "progressive",
+    "progression",
+    "loop",
+    "background",
+    "timestamp",
+    "duration",
+}
+
+
+def assert_no_metadata(path: Path) -> None:
+    data = path.read_bytes()
+    with Image.open(path) as img:
+        img.load()
+        assert img.mode == "RGB"
+        assert not img.getexif(), f"{path.name} has EXIF"
+        assert set(img.info) <= ALLOWED_INFO, f"{path.name} carries {set(img.info) - ALLOWED_INFO}"
+        assert not getattr(img, "text", {})
+        assert IptcImagePlugin.getiptcinfo(img) is None
+        assert photos.metadata_found(img, data) == []
+    for marker in (b"Exif\x00\x00", b"http://ns.adobe.com/xap", b"Photoshop 3.0", b"secret", b"SecretPhone"):
+        assert marker not in data, f"{marker!r} survived in {path.name}"
+
+
+def outputs(result: PhotoResult, out_dir: Path) -> list[Path]:
+    return [out_dir / name for name in result.files()]
+
+
+def make_set(
+    src: Path, tmp_path: Path, settings: DerivativeSettings = SMALL, **kw
+) -> tuple[PhotoResult, Path]:
+    out = tmp_path / "out"
+    return photos.make_derivatives(src, out, settings=settings, **kw), out
+
+
+# --- metadata -----------------------------------------------------------------------
+
+
+def test_gps_never_survives_in_any_derivative(tmp_path):
+    src = make.jpeg_with_everything(tmp_path / "ana.jpg")
+    assert "GPS" in photos.inspect_photo(src)
+    result, out = make_set(src, tmp_path)
+    assert len(result.variants) == 6  # widths 16, 32 and 480 collapsed to 64; × 2 formats
+    for path in outputs(result, out):
+        assert_no_metadata(path)
+
+
+@pytest.mark.parametrize(
+    "maker",
+    [
+        make.jpeg_with_everything,
+        make.webp_with_metadata,
+        make.png_with_text_chunks,
+        make.heic,
+        make.animated_gif,
+    ],
+    ids=lambda m: m.__name__,
+)
+def test_no_metadata_of_any_kind_survives(tmp_path, maker):
+    src = maker(tmp_path / "in.bin")
+    assert photos.inspect_photo(src), "the maker should have planted metadata"
+    result, out = make_set(src, tmp_path)
+    for path in outputs(result, out):
+        assert_no_metadata(path)
+
+
+def test_inspect_names_each_kind_of_metadata(tmp_path):
+    src = make.jpeg_with_everything(tmp_path / "all.jpg")
+    found = photos.inspect_photo(src)
+    assert {"EXIF", "GPS", "XMP", "IPTC", "comment", "ICC profile"} <= set(found)
+    assert "PNG text" in photos.inspect_photo(make.png_with_text_chunks(tmp_path / "t.png"))
+
+
+def test_heic_gps_is_reported_then_stripped(tmp_path):
+    src = make.heic(tmp_path / "phone.heic")
+    assert {"EXIF", "GPS"} <= set(photos.inspect_photo(src))
+    result, out = make_set(src, tmp_path)
+    assert result.source_format == "HEIF"
+    for path in outputs(result, out):
+        assert_no_metadata(path)
+
+
+# --- orientation ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_all_eight_orientations_come_out_upright(tmp_path, orientation):
+    src = make.oriented_jpeg(tmp_path / f"o{orientation}.jpg", orientation)
+    result, out = make_set(src, tmp_path)
+    assert (result.width, result.height) == (40, 20)
+    with Image.open(src) as stored:
+        pillow_upright = ImageOps.exif_transpose(stored)
+    ours = make.quadrant_colours(photos.open_photo(src))
+    assert all(make.close(ours[k], v) for k, v in make.quadrant_colours(pillow_upright).items())
+    for path in outputs(result, out):
+        with Image.open(path) as img:
+            assert img.size in {(16, 8), (32, 16), (40, 20)}  # upright 2:1, never above 40 px
+            if img.width < 32:
+                continue  # too small for clean quadrant samples
+            for where, colour in make.quadrant_colours(img).items():
+                assert make.close(colour, make.QUADRANTS[where]), (where, colour)
+
+
+def test_heic_orientation_is_not_applied_twice(tmp_path):
+    upright = make.quadrants((40, 20))
+    src = make.heic(tmp_path / "turned.heic", upright.transpose(make.STORE_AS[6]), orientation=6)
+    img = photos.open_photo(src)
+    assert img.size == (40, 20)
+    for where, colour in make.quadrant_colours(img).items():
+        assert make.close(colour, make.QUADRANTS[where]), (where, colour)
+
+
+def test_camera_size_photo_is_scaled_down_upright_and_never_upscaled(tmp_path):
+    src = make.camera_jpeg(tmp_path / "IMG_0001.JPG", (4000, 3000), orientation=6)
+    result, out = make_set(src, tmp_path, settings=DerivativeSettings(widths=(480, 960, 1600, 4000)))
+    assert (result.width, result.height) == (3000, 4000)
+    sizes = sorted({(v.width, v.height) for v in result.variants})
+    assert sizes == [(480, 640), (960, 1280), (1600, 2133), (3000, 4000)]
+    for path in outputs(result, out):
+        with Image.open(path) as img:
+            assert img.width <= 3000
+            for where, colour in make.quadrant_colours(img).items():
+                assert make.close(colour, make.QUADRANTS[where]), (path.name, where, colour)
+        assert_no_metadata(path)
+
+
+# --- colour and modes -----------------------------------------------------------------------
+
+
+def test_cmyk_jpeg_comes_out_rgb_with_the_right_colours(tmp_path):
+    img = photos.open_photo(make.cmyk_jpeg(tmp_path / "print.jpg"))
+    assert img.mode == "RGB"
+    for where, colour in make.quadrant_colours(img).items():
+        assert make.close(colour, make.QUADRANTS[where]), (where, colour)
+
+
+def test_16_bit_png_is_scaled_not_clipped(tmp_path):
+    img = photos.open_photo(make.png16(tmp_path / "deep.png"))
+    left, right = img.getpixel((2, 4)), img.getpixel((30, 4))
+    assert left == pytest.approx((64, 64, 64), abs=2)
+    assert right == pytest.approx((192, 192, 192), abs=2)
+
+
+def test_grey_alpha_png_is_composited_onto_white(tmp_path):
+    img = photos.open_photo(make.la_png(tmp_path / "la.png"))
+    assert img.mode == "RGB"
+    assert img.getpixel((2, 10)) == (0, 0, 0) and img.getpixel((18, 10)) == (255, 255, 255)
+
+
+def test_palette_png_transparency_becomes_white(tmp_path):
+    img = photos.open_photo(make.palette_png_with_transparency(tmp_path / "p.png"))
+    assert img.getpixel((2, 10)) == (0, 0, 255) and img.getpixel((18, 10)) == (255, 255, 255)
+
+
+@pytest.mark.parametrize("maker", [make.animated_gif, make.animated_webp], ids=lambda m: m.__name__)
+def test_animations_use_their_first_frame(tmp_path, maker):
+    src = maker(tmp_path / "anim.bin")
+    assert photos.open_photo(src).getpixel((10, 10)) == pytest.approx(make.RED, abs=8)
+    result, out = make_set(src, tmp_path)
+    for path in outputs(result, out):
+        with Image.open(path) as img:
+            assert getattr(img, "n_frames", 1) == 1
+            assert img.getpixel((img.width // 2, img.height // 2)) == pytest.approx(make.RED, abs=12)
+
+
+def _solid_jpeg(path: Path, icc: bytes | None, colour=(200, 50, 50)) -> Path:
+    params = {"icc_profile": icc} if icc else {}
+    return make.jpeg(path, Image.new("RGB", (32, 32), colour), quality=98, **params)
+
+
+def test_wide_gamut_profile_is_converted_to_srgb(tmp_path):
+    src = _solid_jpeg(tmp_path / "wide.jpg", make.adobe_rgb_icc())
+    r, g, b = photos.open_photo(src).getpixel((16, 16))
+    assert r >= 222 and g <= 52 and b <= 52  # LittleCMS: (200, 50, 50) in this gamut is (232, 46, 46) in sRGB
+    result, out = make_set(src, tmp_path)
+    with Image.open(out / result.variant("jpeg").filename) as img:
+        assert "icc_profile" not in img.info
+        assert img.getpixel((16, 16))[0] >= 222
+
+
+def test_grey_stays_grey_through_a_wide_gamut_profile(tmp_path):
+    src = _solid_jpeg(tmp_path / "grey.jpg", make.adobe_rgb_icc(), colour=(128, 128, 128))
+    r, g, b = photos.open_photo(src).getpixel((16, 16))
+    assert max(r, g, b) - min(r, g, b) <= 2 and abs(r - 128) <= 4
+
+
+def test_srgb_profile_leaves_pixels_alone(tmp_path):
+    src = _solid_jpeg(tmp_path / "srgb.jpg", make.srgb_icc())
+    assert photos.open_photo(src).getpixel((16, 16)) == pytest.approx((200, 50, 50), abs=3)
+
+
+def test_broken_icc_profile_falls_back_to_plain_rgb(tmp_path):
+    src = _solid_jpeg(tmp_path / "broken.jpg", b"this is not an ICC profile at all" * 4)
+    assert photos.open_photo(src).getpixel((16, 16)) == pytest.approx((200, 50, 50), abs=3)
+    result, out = make_set(src, tmp_path)
+    for path in outputs(result, out):
+        assert_no_metadata(path)
+
+
+# --- refusing bad files -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("maker", "code", "words"),
+    [
+        (lambda p: (p.write_bytes(b""), p)[1], "empty", "empty"),
+        (make.text_as_jpg, "not-an-image", "looks like HTML/text"),
+        (make.svg_as_png, "not-an-image", "SVG"),
+        (make.truncated_jpeg, "truncated", "cut off"),
+        (make.bmp, "unsupported-format", "BMP"),
+        (lambda p: (p.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40), p)[1], "corrupt", "damaged"),
+    ],
+    ids=["zero-byte", "html-as-jpg", "svg-as-png", "truncated-jpeg", "bmp", "broken-png"],
+)
+def test_bad_uploads_are_refused_with_a_code_and_a_fix(tmp_path, maker, code, words):
+    src = maker(tmp_path / "x.jpg")
+    for call in (
+        photos.open_photo,
+        photos.inspect_photo,
+        lambda p, **kw: photos.make_derivatives(p, tmp_path, **kw),
+    ):
+        with pytest.raises(PhotoError) as caught:
+            call(src, label="content/stories/ana/x.jpg")
+        err = caught.value
+        assert err.code == code and words in str(err)
+        assert (
+            str(err).startswith("content/stories/ana/x.jpg: ") and " — " in str(err) and "\n" not in str(err)
+        )
+        assert isinstance(err, StoryWallError)
+
+
+def test_missing_photo_is_a_photo_error(tmp_path):
+    with pytest.raises(PhotoError) as caught:
+        photos.open_photo(tmp_path / "nope.jpg")
+    assert caught.value.code == "missing"
+
+
+def test_byte_limit_is_checked_before_decoding(tmp_path, monkeypatch):
+    src = make.jpeg(tmp_path / "big.jpg")
+    monkeypatch.setattr(Image, "open", lambda *a, **k: pytest.fail("decoded despite the byte limit"))
+    with pytest.raises(PhotoError) as caught:
+        photos.open_photo(src, max_bytes=100)
+    assert caught.value.code == "too-large" and "limit" in str(caught.value)
+
+
+@pytest.mark.parametrize("size", [(20000, 20000), (8000, 7000)])
+def test_decompression_bomb_is_refused_from_its_header(tmp_path, monkeypatch, size):
+    src = make.png_header_bomb(tmp_path / "bomb.png", *size)
+    assert src.stat().st_size < 200
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("bomb pixels were decoded"))
+    for call in (photos.open_photo, photos.inspect_photo):
+        with pytest.raises(PhotoError) as caught:
+            call(src)
+        assert caught.value.code == "too-many-pixels"
+
+
+def test_pixel_limit_is_a_keyword(tmp_path):
+    with pytest.raises(PhotoError) as caught:
+        photos.open_photo(make.jpeg(tmp_path / "q.jpg"), max_pixels=500)
+    assert caught.value.code == "too-many-pixels" and "40×20" in str(caught.value)
+
+
+def test_photo_error_survives_pickling():
+    err = PhotoError("a.jpg", "truncated", "the file is cut off", "upload it again")
+    back = pickle.loads(pickle.dumps(err))
+    assert (str(back), back.code, back.label) == (str(err), "truncated", "a.jpg")
+
+
+# --- derivatives -----------------------------------------------------------------------
+
+
+def test_never_upscaled_and_widths_deduplicated(tmp_path):
+    src = make.jpeg(tmp_path / "small.jpg")  # 40×20
+    result, _ = make_set(src, tmp_path, settings=DerivativeSettings(widths=(10, 40, 480, 960, 1600)))
+    assert sorted({(v.width, v.height) for v in result.variants}) == [(10, 5), (40, 20)]
+    assert len(result.variants) == 4
+
+
+def test_file_names_are_content_hashed_and_files_match(tmp_path):
+    src = make.jpeg(tmp_path / "Ána's Photo.jpg", make.quadrants((64, 48)))
+    result, out = make_set(src, tmp_path)
+    assert result.stem == "ana-s-photo"
+    for v in result.variants:
+        assert NAME.match(v.filename), v.filename
+        assert f"-{v.width}-{result.key}." in v.filename
+        assert (out / v.filename).stat().st_size == v.bytes
+        with Image.open(out / v.filename) as img:
+            assert img.size == (v.width, v.height)
+            assert img.format == {"webp": "WEBP", "jpeg": "JPEG"}[v.format]
+    assert not [p for p in out.iterdir() if p.name.startswith(".")], "temp files left behind"
+
+
+def test_result_round_trips_through_json(tmp_path):
+    result, _ = make_set(make.jpeg(tmp_path / "a.jpg"), tmp_path)
+    assert PhotoResult.from_dict(json.loads(json.dumps(result.to_dict()))) == result
+    assert result.srcset("webp") == ", ".join(
+        f"{result.variant('webp', w).filename} {w}w" for w in (16, 32, 40)
+    )
+
+
+def test_placeholder_has_average_colour_and_tiny_preview(tmp_path):
+    result, _ = make_set(make.jpeg(tmp_path / "r.jpg", Image.new("RGB", (64, 32), (200, 30, 30))), tmp_path)
+    colour = tuple(int(result.placeholder.color[i : i + 2], 16) for i in (1, 3, 5))
+    assert re.fullmatch(r"#[0-9a-f]{6}", result.placeholder.color)
+    assert colour == pytest.approx((200, 30, 30), abs=6)
+    preview = result.placeholder.preview
+    assert preview.startswith("data:image/webp;base64,") and len(preview) <= photos.PREVIEW_MAX_CHARS
+
+
+def test_settings_are_validated():
+    with pytest.raises(SettingsError):
+        DerivativeSettings(widths=(0, 480))
+    with pytest.raises(SettingsError):
+        DerivativeSettings(formats=("gif",))
+    assert DerivativeSettings(widths=(960, 480, 480), formats=("jpg",)).widths == (480, 960)
+
+
+# --- intake -----------------------------------------------------------------------------
+
+
+def test_sanitized_photo_is_a_clean_upright_capped_jpeg(tmp_path):
+    src = make.camera_jpeg(tmp_path / "upload.jpg", (600, 300), orientation=8)
+    facts = photos.sanitize_photo(src, tmp_path / "intake", name="ana-1.jpg", max_edge=200)
+    out = Path(facts.path)
+    assert out.name == "ana-1.jpg" and (facts.width, facts.height) == (100, 200)
+    assert (
+        facts.bytes == out.stat().st_size
+        and facts.sha256 == photos.hashlib.sha256(out.read_bytes()).hexdigest()
+    )
+    assert photos.inspect_photo(out) == []
+    assert_no_metadata(out)
+    with Image.open(out) as img:
+        for where, colour in make.quadrant_colours(img).items():
+            assert make.close(colour, make.QUADRANTS[where]), (where, colour)
+    assert [p.name for p in out.parent.iterdir()] == ["ana-1.jpg"]
+
+
+def test_sanitize_refuses_bad_uploads_and_writes_nothing(tmp_path):
+    with pytest.raises(PhotoError):
+        photos.sanitize_photo(make.text_as_jpg(tmp_path / "x.jpg"), tmp_path / "intake")
+    assert not (tmp_path / "intake").exists()
+
+
+# --- cache ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def count_encodes(monkeypatch):
+    calls = []
+    real = photos._encode
+    monkeypatch.setattr(photos, "_encode", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    return calls
+
+
+def test_warm_cache_reencodes_nothing(tmp_path, count_encodes):
+    cache = DerivativeCache(tmp_path / "cache")
+    src = make.jpeg(tmp_path / "a.jpg")
+    first = cache.get_or_make(src, settings=SMALL)
+    made = len(count_encodes)
+    mtimes = {n: cache.path(n).stat().st_mtime_ns for n in first.files()}
+    assert cache.get_or_make(src, settings=SMALL) == first
+    assert len(count_encodes) == made == 6
+    assert {n: cache.path(n).stat().st_mtime_ns for n in first.files()} == mtimes
+
+
+def test_warm_cache_lookup_is_fast(tmp_path):
+    cache = DerivativeCache(tmp_path / "cache")
+    src = make.jpeg(tmp_path / "a.jpg")
+    cache.get_or_make(src)
+    times = []
+    for _ in range(20):
+        start = time.perf_counter()
+        cache.get_or_make(src)
+        times.append(time.perf_counter() - start)
+    assert statistics.median(times) < 0.005
+
+
+def test_touched_but_unchanged_photo_is_not_reencoded(tmp_path, count_encodes):
+    cache = DerivativeCache(tmp_path / "cache")
+    src = make.jpeg(tmp_path / "a.jpg")
+    first = cache.get_or_make(src, settings=SMALL)
+    before = len(count_encodes)
+    os.utime(src, ns=(time.time_ns(), time.time_ns() + 10**9))
+    assert cache.get_or_make(src, settings=SMALL) == first
+    assert len(count_encodes) == before
+
+
+def test_changed_photo_gets_new_file_names(tmp_path):
+    cache = DerivativeCache(tmp_path / "cache")
+    src = make.jpeg(tmp_path / "a.jpg")
+    first = cache.get_or_make(src, settings=SMALL)
+    make.jpeg(src, make.quadrants((40, 20)).transpose(Image.Transpose.ROTATE_180))
+    second = cache.get_or_make(src, settings=SMALL)
+    assert second.key != first.key and not set(first.files()) & set(second.files())
+
+
+def test_changed_settings_get_new_file_names(tmp_path):
+    cache = DerivativeCache(tmp_path / "cache")
+    src = make.jpeg(tmp_path / "a.jpg")
+    first = cache.get_or_make(src, settings=SMALL)
+    wider = cache.get_or_make(src, settings=DerivativeSettings(widths=(20, 32, 480)))
+    better = cache.get_or_make(src, settings=DerivativeSettings(widths=SMALL.widths, webp_quality=90))
+    assert len({first.key, wider.key, better.key}) == 3
+
+
+def test_deleted_cache_file_is_made_again(tmp_path, count_encodes):
+    cache = DerivativeCache(tmp_path / "cache")
+    src = make.jpeg(tmp_path / "a.jpg")
+    first = cache.get_or_make(src, settings=SMALL)
+    cache.path(first.files()[0]).unlink()
+    assert cache.get_or_make(src, settings=SMALL) == first
+    assert cache.path(first.files()[0]).exists()
+
+
+def test_only_live_files_are_copied_and_stale_ones_pruned(tmp_path):
+    cache = DerivativeCache(tmp_path / "cache")
+    src = make.jpeg(tmp_path / "a.jpg")
+    old = cache.get_or_make(src, settings=SMALL)
+    new = cache.get_or_make(src, settings=DerivativeSettings(widths=(20,)))
+    placed = cache.copy_to_output(new, tmp_path / "output" / "photos", link=True)
+    assert sorted(p.name for p in (tmp_path / "output" / "photos").iterdir()) == sorted(new.files())
+    assert [p.name for p in placed] == new.files()
+    assert photos.live_files([new]) == set(new.files())
+    removed = {p.name for p in cache.prune([new])}
+    assert set(old.files()) <= removed
+    assert (
+        cache.lookup(src, settings=SMALL) is None
+        and cache.lookup(src, settings=DerivativeSettings(widths=(20,))) == new
+    )
+
+
+# --- many photos ------------------------------------------------------------------------
+
+
+def test_process_many_returns_results_and_named_errors_in_order(tmp_path, monkeypatch):
+    good = [make.jpeg(tmp_path / f"g{i}.jpg", make.quadrants((40 + i, 20))) for i in range(2)]
+    bad = make.text_as_jpg(tmp_path / "bad.jpg")
+    cache_dir = str(tmp_path / "cache")
+    jobs = [
+        PhotoJob(str(good[0]), cache_dir, settings=SMALL),
+        PhotoJob(str(bad), cache_dir, label="stories/bad.jpg"),
+        PhotoJob(str(good[1]), cache_dir, settings=SMALL),
+    ]
+    first = photos.process_many(jobs, workers=2, progress=False)
+    assert isinstance(first[0], PhotoResult) and isinstance(first[2], PhotoResult)
+    assert isinstance(first[1], PhotoError) and first[1].code == "not-an-image"
+    assert str(first[1]).startswith("stories/bad.jpg: ")
+    assert (first[0].width, first[2].width) == (40, 41)
+    monkeypatch.setattr(
+        photos, "ProcessPoolExecutor", lambda *a, **k: pytest.fail("pool started for cache hits")
+    )
+    again = photos.process_many([jobs[0], jobs[2]], workers=2, progress=False)
+    assert again == [first[0], first[2]]
+
+
+def test_pillow_bomb_warning_follows_our_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow warns above 1000 px, refuses above 2000
+    src = make.jpeg(tmp_path / "q.jpg", make.quadrants((60, 30)))  # 1800 px
+    assert photos.open_photo(src, max_pixels=5000).size == (60, 30)  # our looser limit wins
+    with pytest.raises(PhotoError) as caught:
+        photos.open_photo(src, max_pixels=900)
+    assert caught.value.code == "too-many-pixels"
+
+
+def test_sanitize_name_must_be_a_plain_jpg_name(tmp_path):
+    src = make.jpeg(tmp_path / "a.jpg")
+    for bad in ("../escape.jpg", "sub/x.jpg", ".hidden.jpg", "x.png"):
+        with pytest.raises(ValueError):
+            photos.sanitize_photo(src, tmp_path / "intake", name=bad)
+    assert Path(photos.sanitize_photo(src, tmp_path / "intake").path).name == "a.jpg"
+
+
+def test_progress_bar_only_on_a_terminal_outside_ci(monkeypatch):
+    class Tty:
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(photos.sys, "stderr", Tty())
+    monkeypatch.delenv("CI", raising=False)
+    assert photos._interactive(True) and not photos._interactive(False)
+    monkeypatch.setenv("CI", "true")
+    assert not photos._interactive(True)
