@@ -38,6 +38,15 @@ class Settings:
         220, "Length of the opening lines shown on a story card when it has no quote.",
         minimum=40)
 
+    photo_widths: tuple = _setting(
+        (480, 960, 1600), "Widths in px of the photo derivatives (each in WebP and JPEG; "
+        "never upscaled).")
+    max_photo_bytes: int = _setting(
+        12 * 1024 * 1024, "Largest photo file accepted, in bytes (default 12 MB).", minimum=1)
+    max_photo_pixels: int = _setting(
+        50_000_000, "Largest photo accepted, in pixels (default 50 MP; a decompression-bomb "
+        "guard).", minimum=1)
+
     @classmethod
     def help(cls) -> dict[str, str]:
         return {f.name: f.metadata["help"] for f in dataclasses.fields(cls)}
@@ -52,9 +61,11 @@ def _check_type(name: str, value: Any, f: dataclasses.Field) -> Any:
     if expected is str and not isinstance(value, str):
         raise SettingsError(f"pelicanconf.py: STORYWALL['{name}']: must be text, not {value!r}")
     if expected is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise SettingsError(f"pelicanconf.py: STORYWALL['{name}']: must be a list")
-        value = tuple(value)
+        if not isinstance(value, (list, tuple)) or not value or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+            raise SettingsError(f"pelicanconf.py: STORYWALL['{name}']: must be a list of "
+                                "whole numbers above 0, e.g. [480, 960, 1600]")
+        return tuple(value)
     minimum = f.metadata.get("minimum")
     if minimum is not None and value < minimum:
         raise SettingsError(f"pelicanconf.py: STORYWALL['{name}']: must be at least {minimum}")
