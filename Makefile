@@ -17,7 +17,7 @@ help:
 	@echo "make test    run every test"
 	@echo "make html    build the site into output/"
 	@echo "make publish build with publishconf.py (strict)"
-	@echo "make bench   N=1000: story-wall build vs plain Pelican"
+	@echo "make bench   N=1000: story-wall build vs plain Pelican, then the photo pipeline"
 	@echo "make clean   remove output/ and .cache/"
 
 setup: $(STAMP)
@@ -41,6 +41,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py --n $(N)
+	$(BIN)/python scripts/bench_photos.py
 
 # The demo stories' photos are made, not committed (skips the ones already there).
 demo-photos: $(STAMP)
