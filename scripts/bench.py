@@ -90,7 +90,7 @@ def write_storywall_site(root: Path, records) -> None:
         PATH = "content"
         OUTPUT_PATH = "output"
         THEME = {str(ROOT / "theme")!r}
-        PLUGINS = ["storywall.pelican.stories", "storywall.pelican.initiatives", "storywall.pelican.photos", "storywall.pelican.feeds"]
+        PLUGINS = ["storywall.pelican.stories", "storywall.pelican.initiatives", "storywall.pelican.photos", "storywall.pelican.sharecards", "storywall.pelican.feeds"]
         STORYWALL = {{"figure_max_age_days": 100000}}
     """))
     for slug in INITIATIVES:

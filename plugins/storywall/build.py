@@ -114,6 +114,23 @@ def check_output(output_dir: Path, site_dir: Path, content_dir: Path,
     return problems
 
 
+def index_search(output_dir: Path) -> None:
+    """Pagefind's full-text index of the story pages into ``output/pagefind/``."""
+    import subprocess
+    import sys
+
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "pagefind", "--site", str(output_dir), "--silent"],
+            capture_output=True, text=True, timeout=600, check=False)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise StoryWallError(f"search index: pagefind could not run ({err})") from err
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise StoryWallError(f"search index: pagefind failed — {detail[0]} "
+                             "(is pagefind[bin] installed? pip install 'pagefind[bin]')")
+
+
 def _swap_in(tmp: Path, final: Path) -> None:
     old = final.with_name(f".{final.name}.old-{os.getpid()}")
     if final.exists():
@@ -150,6 +167,8 @@ def build(site_dir: Path | str = ".", output: Path | str | None = None, *, stric
         lg.addHandler(collector)
     try:
         Pelican(settings).run()
+        if not collector.errors:
+            index_search(tmp)
         problems = collector.errors + check_output(tmp, site_dir, content_dir, site)
         if problems:
             raise StoryWallError("\n".join(problems))

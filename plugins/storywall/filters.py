@@ -32,6 +32,16 @@ def stars(rating: int | None) -> str:
     return "★" * rating + "☆" * (5 - rating)
 
 
+def jsonld(data) -> str:
+    """JSON for a <script type="application/ld+json"> block, safe inside HTML."""
+    import json
+
+    from markupsafe import Markup
+
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
 FILTERS = {"human_date": human_date, "month_year": month_year, "number": number,
-           "stars": stars, "isodate": lambda d: d.isoformat() if d else ""}
+           "stars": stars, "jsonld": jsonld, "isodate": lambda d: d.isoformat() if d else ""}
 

@@ -20,6 +20,20 @@ class FigureView:
     def change(self) -> float | None:
         return self.figure.value - self.previous.value if self.previous else None
 
+    @property
+    def chart_svg(self) -> str:
+        from .charts import history_svg
+
+        return history_svg(list(self.history), self.figure.label, self.figure.unit)
+
+    @property
+    def sentence(self) -> str:
+        """'450 children — Children with safe water, as of October 2026'"""
+        from .filters import month_year, number
+
+        return (f"{number(self.figure.value)} {self.figure.unit} — {self.figure.label}, "
+                f"as of {month_year(self.figure.as_of)}").replace("  ", " ")
+
 
 @dataclass
 class InitiativeView:
@@ -96,3 +110,48 @@ def stale_figure_problems(initiatives, today: dt.date, max_age_days: int, root=N
                     f"over {max_age_days} days ago", "add a newer figure with a recent as_of",
                     WARNING, "stale-figure"))
     return problems
+
+
+SHARE_TARGETS = (
+    ("Facebook", "https://www.facebook.com/sharer/sharer.php?u={url}"),
+    ("X", "https://x.com/intent/post?url={url}&text={title}"),
+    ("LinkedIn", "https://www.linkedin.com/sharing/share-offsite/?url={url}"),
+    ("WhatsApp", "https://wa.me/?text={title}%20{url}"),
+    ("Bluesky", "https://bsky.app/intent/compose?text={title}%20{url}"),
+    ("E-mail", "mailto:?subject={title}&body={url}"),
+)
+
+
+def share_links(url: str, title: str) -> list[tuple[str, str]]:
+    """Plain share links (no script, no tracker): (network, href) pairs."""
+    from urllib.parse import quote
+
+    values = {"url": quote(url, safe=""), "title": quote(title, safe="")}
+    return [(name, pattern.format(**values)) for name, pattern in SHARE_TARGETS]
+
+
+def article_jsonld(article, page_url: str, organisation: str) -> dict:
+    """schema.org Article for a story (no review stars: search engines ignore them)."""
+    story = article.story
+    data = {
+        "@context": "https://schema.org",
+        "@type": "Article",
+        "headline": story.title,
+        "description": article.description,
+        "author": {"@type": "Person", "name": story.author},
+        "datePublished": story.date.isoformat(),
+        "mainEntityOfPage": page_url,
+        "publisher": {"@type": "Organization", "name": organisation},
+    }
+    card = getattr(article, "share_card", None)
+    if card:
+        data["image"] = card["url"]
+    return data
+
+
+def related(article, limit: int = 3) -> list:
+    """Other stories of the same initiative, in wall order."""
+    view = getattr(article, "initiative", None)
+    if view is None:
+        return []
+    return [a for a in view.stories if a is not article][:limit]

@@ -16,13 +16,12 @@ from pelican import signals
 from pelican.generators import Generator
 
 from .. import feeds
+from .stories import LOCAL_SITEURL
 
 logger = logging.getLogger(__name__)
-LOCAL_SITEURL = "http://127.0.0.1:8000"  # absolute links in feeds of a local preview build
-
-
 def site_url(settings) -> str:
-    return (settings.get("SITEURL") or LOCAL_SITEURL).rstrip("/")
+    """The absolute site address (SITEURL, or the local preview address)."""
+    return settings.get("STORYWALL_BASE_URL") or (settings.get("SITEURL") or LOCAL_SITEURL).rstrip("/")
 
 
 def entry_for(article, base: str) -> feeds.FeedEntry:

@@ -34,6 +34,10 @@ class PhotoView:
     caption: str
     result: photos.PhotoResult
     base: str  # URL prefix of the derivatives, e.g. "/photos/"
+    cache_dir: str = ""  # where the derivative files are kept
+
+    def cache_path(self, filename: str) -> Path:
+        return Path(self.cache_dir) / filename
 
     @property
     def width(self) -> int:
@@ -90,7 +94,8 @@ class PhotosGenerator(Generator):
                 continue
             self.results.append(outcome)
             views.setdefault(id(article), []).append(
-                PhotoView(alt=photo.alt, caption=photo.caption, result=outcome, base=base))
+                PhotoView(alt=photo.alt, caption=photo.caption, result=outcome, base=base,
+                          cache_dir=str(self.cache.files_dir)))
         for article in self.context.get("articles", []):
             article.photo_views = views.get(id(article), [])
             article.feed_image = _enclosure(article.photo_views, self.settings)

@@ -79,6 +79,7 @@ FORCED = {
 }
 
 
+LOCAL_SITEURL = "http://127.0.0.1:8000"  # absolute links (feeds, canonical) in a preview build
 FEEDS_OFF = {k: v for k, v in FORCED.items() if "FEED" in k}
 
 
@@ -90,6 +91,11 @@ def configure(pelican) -> None:
     settings.update({k: (v.copy() if isinstance(v, (dict, list)) else v)
                      for k, v in FORCED.items()})
     settings["DEFAULT_PAGINATION"] = sw.stories_per_page
+    settings["STORYWALL_BASE_URL"] = (settings.get("SITEURL") or LOCAL_SITEURL).rstrip("/")
+    settings["JINJA_GLOBALS"] = {**settings.get("JINJA_GLOBALS", {}),
+                                 "share_links": views.share_links,
+                                 "article_jsonld": views.article_jsonld,
+                                 "related_stories": views.related}
     settings["ARTICLE_ORDER_BY"] = article_order
     jinja = dict(settings.get("JINJA_ENVIRONMENT") or {})
     jinja["autoescape"] = True
