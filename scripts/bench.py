@@ -81,7 +81,12 @@ def story_records(n: int, seed: int = 2026):
         }
 
 
-def write_storywall_site(root: Path, records) -> None:
+CORE_PLUGINS = ["storywall.pelican.stories", "storywall.pelican.initiatives",
+                "storywall.pelican.photos", "storywall.pelican.feeds"]
+ALL_PLUGINS = CORE_PLUGINS[:3] + ["storywall.pelican.sharecards", "storywall.pelican.feeds"]
+
+
+def write_storywall_site(root: Path, records, plugins=CORE_PLUGINS) -> None:
     (root / "content" / "initiatives").mkdir(parents=True)
     (root / "pelicanconf.py").write_text(textwrap.dedent(f"""
         SITENAME = "Bench"
@@ -90,7 +95,7 @@ def write_storywall_site(root: Path, records) -> None:
         PATH = "content"
         OUTPUT_PATH = "output"
         THEME = {str(ROOT / "theme")!r}
-        PLUGINS = ["storywall.pelican.stories", "storywall.pelican.initiatives", "storywall.pelican.photos", "storywall.pelican.sharecards", "storywall.pelican.feeds"]
+        PLUGINS = {plugins!r}
         STORYWALL = {{"figure_max_age_days": 100000}}
     """))
     for slug in INITIATIVES:
@@ -158,21 +163,25 @@ def measure(kind: str, site: Path, repeat: int) -> dict:
             "warm_ms_per_page": 1000 * statistics.median(warm) / pages}
 
 
-def run(n: int = 1000, repeat: int = 3, keep: Path | None = None) -> dict:
+def run(n: int = 1000, repeat: int = 3, keep: Path | None = None, cards: bool = True) -> dict:
     base = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="storywall-bench-"))
     records = list(story_records(n))
-    sw_site, pl_site = base / "storywall", base / "pelican"
-    for path in (sw_site, pl_site):
+    sw_site, pl_site, full_site = base / "storywall", base / "pelican", base / "storywall-cards"
+    for path in (sw_site, pl_site, full_site):
         shutil.rmtree(path, ignore_errors=True)
     write_storywall_site(sw_site, records)
     write_pelican_site(pl_site, records)
     try:
         sw = measure("storywall", sw_site, repeat)
         pl = measure("pelican", pl_site, repeat)
+        full = None
+        if cards:  # share cards are drawn once per story, then cached: measured once
+            write_storywall_site(full_site, records, ALL_PLUGINS)
+            full = measure("storywall", full_site, 1)
     finally:
         if not keep:
             shutil.rmtree(base, ignore_errors=True)
-    return {"n": n, "storywall": sw, "pelican": pl,
+    return {"n": n, "storywall": sw, "pelican": pl, "storywall+cards": full,
             "ratio_cold_per_page": sw["cold_ms_per_page"] / pl["cold_ms_per_page"],
             "ratio_cold_per_story": sw["cold_s"] / pl["cold_s"]}
 
@@ -181,10 +190,14 @@ def report(result: dict) -> str:
     lines = [f"Build benchmark: {result['n']} stories (median of runs)",
              f"{'':12}{'cold s':>9}{'warm s':>9}{'pages':>8}{'ms/page cold':>14}"
              f"{'ms/page warm':>14}"]
-    for name in ("storywall", "pelican"):
-        r = result[name]
+    for name in ("storywall", "pelican", "storywall+cards"):
+        r = result.get(name)
+        if not r:
+            continue
         lines.append(f"{name:12}{r['cold_s']:9.2f}{r['warm_s']:9.2f}{r['pages']:8d}"
                      f"{r['cold_ms_per_page']:14.2f}{r['warm_ms_per_page']:14.2f}")
+    lines.append("storywall: schema check, Pelican, feeds, sitemap, Pagefind index, output "
+                 "checks; +cards: also a 1200x630 share card per story (cached after the first build)")
     lines.append(f"ratio (Story Wall / plain Pelican): {result['ratio_cold_per_page']:.2f}x per "
                  f"page, {result['ratio_cold_per_story']:.2f}x per story (goal: ≤ 1.5x per page)")
     return "\n".join(lines)
@@ -196,10 +209,11 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement")
     parser.add_argument("--keep", type=Path, help="keep the generated sites in this folder")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument("--no-cards", action="store_true", help="skip the share-card run")
     args = parser.parse_args(argv)
     if args.n < 1 or args.repeat < 1:
         parser.error("--n and --repeat must be at least 1")
-    result = run(args.n, args.repeat, args.keep)
+    result = run(args.n, args.repeat, args.keep, cards=not args.no_cards)
     print(report(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

@@ -37,6 +37,7 @@ class InitiativesGenerator(Generator):
                 donate_url=initiative.donate_url or sw.donate_url,
             )
         for article in self.context.get("articles", []):
+            article.sw_url = article.url  # Pelican recomputes .url on every access
             view = self.views.get(article.story.initiative)
             article.initiative = view
             if view is not None:
