@@ -116,16 +116,21 @@ def initiative_slugs(content_dir: Path) -> set[str]:
     return {p.stem for p in folder.glob("*.md")} if folder.is_dir() else set()
 
 
-def load_initiatives(content_dir: Path, root: Path | None = None):
-    initiatives: dict[str, schema.Initiative] = {}
-    problems: list[Problem] = []
-    folder = Path(content_dir) / INITIATIVES_DIR
+def _load_folder(folder: Path, parse, root: Path | None):
+    """Parse every ``*.md`` in ``folder``: (valid items, all problems)."""
+    items, problems = [], []
     for path in sorted(folder.glob("*.md")) if folder.is_dir() else []:
-        item, found = cached(schema.parse_initiative, path, label=label_for(path, root))
+        item, found = cached(parse, path, label=label_for(path, root))
         problems += found
         if item is not None:
-            initiatives[item.slug] = item
-    return initiatives, problems
+            items.append(item)
+    return items, problems
+
+
+def load_initiatives(content_dir: Path, root: Path | None = None):
+    items, problems = _load_folder(Path(content_dir) / INITIATIVES_DIR,
+                                   schema.parse_initiative, root)
+    return {item.slug: item for item in items}, problems
 
 
 def story_folder_problem(folder: Path, label: str) -> Problem | None:
@@ -167,15 +172,7 @@ def load_stories(folder: Path, initiatives: set[str], root: Path | None = None):
 
 
 def load_pages(content_dir: Path, root: Path | None = None):
-    pages: list[schema.Page] = []
-    problems: list[Problem] = []
-    folder = Path(content_dir) / PAGES_DIR
-    for path in sorted(folder.glob("*.md")) if folder.is_dir() else []:
-        page, found = cached(schema.parse_page, path, label=label_for(path, root))
-        problems += found
-        if page is not None:
-            pages.append(page)
-    return pages, problems
+    return _load_folder(Path(content_dir) / PAGES_DIR, schema.parse_page, root)
 
 
 def load_site(content_dir: Path, root: Path | None = None) -> SiteContent:

@@ -240,10 +240,8 @@ class _Fields:
             )
 
     def mapping(self, data: dict, key: str, required: bool = True) -> dict | None:
-        value = data.get(key)
+        value = self.get(data, key, required, "a set of sub-fields")
         if value is None:
-            if required:
-                self.missing(key, "a set of sub-fields")
             return None
         if not isinstance(value, dict):
             self.problem(key, f"must be a set of sub-fields, not {_kind(value)}",
@@ -254,13 +252,18 @@ class _Fields:
     def missing(self, key: str, what: str) -> None:
         self.problem(key, "is missing", f"add '{key}:' with {what}", code="missing")
 
+    def get(self, data: dict, key: str, required: bool, what: str):
+        """The value at ``key``; None (and a 'missing' problem if required) when absent."""
+        value = data.get(key)
+        if value is None and required:
+            self.missing(key, what)
+        return value
+
     # -- scalars -----------------------------------------------------------
 
     def text(self, data, key, limits, required=True, default=""):
-        value = data.get(key)
+        value = self.get(data, key, required, f"text of {limits[0]}–{limits[1]} characters")
         if value is None:
-            if required:
-                self.missing(key, f"text of {limits[0]}–{limits[1]} characters")
             return default
         if not isinstance(value, str):
             if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -279,10 +282,8 @@ class _Fields:
         return value
 
     def choice(self, data, key, choices, required=True):
-        value = data.get(key)
+        value = self.get(data, key, required, "one of " + ", ".join(choices))
         if value is None:
-            if required:
-                self.missing(key, "one of " + ", ".join(choices))
             return None
         if value not in choices:
             self.problem(key, f"'{value}' is not allowed", "use one of " + ", ".join(choices))
@@ -290,10 +291,8 @@ class _Fields:
         return value
 
     def date(self, data, key, required=True):
-        value = data.get(key)
+        value = self.get(data, key, required, "a date like 2026-10-31")
         if value is None:
-            if required:
-                self.missing(key, "a date like 2026-10-31")
             return None
         if isinstance(value, dt.datetime):
             return value.date()
@@ -309,10 +308,8 @@ class _Fields:
         return None
 
     def boolean(self, data, key, required=True, default=False):
-        value = data.get(key)
+        value = self.get(data, key, required, "true or false")
         if value is None:
-            if required:
-                self.missing(key, "true or false")
             return default
         if not isinstance(value, bool):
             self.problem(key, f"must be true or false, not {_kind(value)}",
@@ -321,10 +318,8 @@ class _Fields:
         return value
 
     def number(self, data, key, required=True, minimum=0):
-        value = data.get(key)
+        value = self.get(data, key, required, "a number")
         if value is None:
-            if required:
-                self.missing(key, "a number")
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.problem(key, f"must be a number, not {_kind(value)}", "write digits only, e.g. 450")
@@ -335,10 +330,8 @@ class _Fields:
         return value
 
     def items(self, data, key, limit, required=False):
-        value = data.get(key)
+        value = self.get(data, key, required, "a list")
         if value is None:
-            if required:
-                self.missing(key, "a list")
             return []
         if not isinstance(value, list):
             self.problem(key, f"must be a list, not {_kind(value)}", "write one '- ' item per line")
