@@ -9,12 +9,19 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 N ?= 1000
 PYTEST_ARGS ?=
+# Browser tests drive Debian's chromium through Playwright (never `playwright install`).
+CHROMIUM ?= /usr/bin/chromium
+NPM_STAMP := node_modules/.installed
+APT_GET := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
+export CHROMIUM
 
-.PHONY: help setup html serve test bench publish clean demo-photos
+.PHONY: help setup html serve test bench publish clean demo-photos browser-deps system-deps lighthouse budgets
 
 help:
 	@echo "make serve   build the demo site and serve it on http://127.0.0.1:$(PORT)/"
-	@echo "make test    run every test"
+	@echo "make test    run every test (installs chromium as root when missing, and npm ci)"
+	@echo "make lighthouse  Lighthouse mobile scores for the wall and a story page"
+	@echo "make budgets wall HTML+CSS+JS gzipped, largest image a phone loads on a story page"
 	@echo "make html    build the site into output/"
 	@echo "make publish build with publishconf.py (strict)"
 	@echo "make bench   N=1000: story-wall build vs plain Pelican, then the photo pipeline"
@@ -36,8 +43,36 @@ publish: $(STAMP) demo-photos
 serve: $(STAMP) demo-photos
 	$(BIN)/storywall serve --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+browser-deps: system-deps $(NPM_STAMP)
+
+# Debian's chromium (and a JRE for the Nu HTML checker) when missing: apt-get as root,
+# as CI runs. Without root the browser tests skip locally (and fail with CI=true).
+system-deps:
+	@pkgs=""; \
+	test -x $(CHROMIUM) || pkgs="$$pkgs chromium"; \
+	command -v java >/dev/null 2>&1 || pkgs="$$pkgs default-jre-headless"; \
+	if [ -n "$$pkgs" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing$$pkgs"; \
+	    $(APT_GET) update -q && $(APT_GET) install -y -q --no-install-recommends $$pkgs; \
+	  else \
+	    echo "make: missing$$pkgs; install as root: apt-get install --no-install-recommends$$pkgs" >&2; \
+	  fi; \
+	fi
+
+# axe-core, the Nu HTML checker (vnu-jar) and Lighthouse, from package-lock.json.
+$(NPM_STAMP): package.json package-lock.json | system-deps
+	npm ci --no-audit --no-fund
+	@touch $@
+
+lighthouse: html browser-deps
+	$(BIN)/python scripts/lighthouse.py
+
+budgets: html browser-deps
+	$(BIN)/python scripts/budgets.py
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py --n $(N)

@@ -1,20 +1,36 @@
 """Benchmark the photo pipeline (storywall.photos) on camera-like photos.
 
-Run:  .venv/bin/python scripts/bench_photos.py [--repeats 5] [--json]
+Run:  .venv/bin/python scripts/bench_photos.py [--repeats 7] [--pool 8] [--json]
+                                               [--sharp-dir DIR | --no-sharp]
 
 Photos are generated deterministically (1/f-like noise, gradients, hard-edged
 shapes, sensor grain; JPEG quality 90 with EXIF and GPS), so the figures are
 comparable between runs and machines. Prints, per photo size:
 
-* cold: seconds to make the default derivative set (6 files), one process,
-  median of ``--repeats`` runs;
+* cold: wall seconds to make the default derivative set (6 files) of one photo
+  with the encodes spread over the CPUs in threads (what the intake server and
+  a one-photo build see), the same with one thread, and the CPU seconds
+  (``time.process_time``, all threads) — CPU is what noise on a shared machine
+  changes least;
 * warm: milliseconds for a cached ``DerivativeCache.get_or_make``;
 * bytes and PSNR of every variant against a reference made by full decode +
   LANCZOS from the original (so DCT-scaled decoding and chained resizes cannot
   silently lose quality);
-* WebP: bytes/PSNR/ms for the chosen method against Pillow's default method 4
-  at the same quality; JPEG: the cost of optimize/progressive;
-* process_many throughput per photo with one worker per CPU.
+* WebP: bytes of the chosen method against Pillow's default method 4 on the
+  same resized pixels, at the same quality setting and at equal PSNR; encoder
+  ms/bytes/PSNR of every method and JPEG mode at the largest width;
+* batch: ``process_many`` wall and CPU seconds per photo for ``--pool`` photos
+  on one worker per CPU (what a build does), with baseline and progressive JPEG;
+* sharp (libvips), when ``node`` and the npm package are there: the same
+  derivatives from the same files in the same run (scripts/bench_sharp.mjs),
+  sharp's idiomatic pipeline at its defaults and a decode-once chain at our
+  WebP effort, and the ratio Pillow/sharp. sharp is looked for in
+  ``--sharp-dir``, ``$STORYWALL_SHARP_DIR``, then the project's node_modules
+  (``npm install --no-save sharp`` puts it there); absent, it is skipped with a note.
+
+Every figure is a median. Before each timed run the bench waits (at most
+``--settle`` seconds) for the CPUs to be at least 90% idle; the report says how
+many runs still started on a busy machine.
 
 ``run(...) -> dict`` is the entry point for the project's main bench.
 """
@@ -22,15 +38,20 @@ comparable between runs and machines. Prints, per photo size:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import math
 import os
 import random
+import resource
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from PIL import ExifTags, Image, ImageChops, ImageDraw, ImageFilter, ImageOps, ImageStat
@@ -99,6 +120,41 @@ def write_camera_jpeg(path: Path, size: tuple[int, int], seed: int = 1) -> Path:
     return path
 
 
+# --- a quiet machine -------------------------------------------------------------------
+
+_BUSY = {"settle_seconds": 30.0, "busy_runs": 0, "runs": 0}
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    with open("/proc/stat") as fh:
+        ticks = [int(x) for x in fh.readline().split()[1:]]
+    return sum(ticks), ticks[3] + ticks[4]  # all, idle + iowait
+
+
+def idle_fraction(seconds: float = 0.3) -> float | None:
+    """Share of all CPUs' time spent idle over ``seconds`` (None where /proc/stat is missing)."""
+    try:
+        total0, idle0 = _cpu_ticks()
+        time.sleep(seconds)
+        total1, idle1 = _cpu_ticks()
+    except OSError:
+        return None
+    return (idle1 - idle0) / max(1, total1 - total0)
+
+
+def settle() -> None:
+    """Wait, at most ``_BUSY["settle_seconds"]``, until the CPUs are >= 90% idle."""
+    deadline = time.monotonic() + _BUSY["settle_seconds"]
+    _BUSY["runs"] += 1
+    while True:
+        idle = idle_fraction()
+        if idle is None or idle >= 0.9:
+            return
+        if time.monotonic() >= deadline:
+            _BUSY["busy_runs"] += 1
+            return
+
+
 # --- measuring ---------------------------------------------------------------------
 
 
@@ -115,20 +171,45 @@ def reference(src: Path, size: tuple[int, int]) -> Image.Image:
         return img.convert("RGB").resize(size, Image.Resampling.LANCZOS)
 
 
-def _median_seconds(fn, repeats: int) -> float:
-    times = []
+def _cpu_with_children() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _timings(fn, repeats: int, *, quiet: bool = True) -> tuple[float, float]:
+    """Median wall and CPU seconds (this process, its threads and reaped children) of ``fn()``."""
+    walls, cpus = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        if quiet:
+            settle()
+        wall, cpu = time.perf_counter(), _cpu_with_children()
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(_cpu_with_children() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
 
 
-def time_cold(src: Path, work: Path, repeats: int, settings) -> tuple[float, photos.PhotoResult]:
+def _median_seconds(fn, repeats: int) -> float:
+    return _timings(fn, repeats)[0]
+
+
+@contextlib.contextmanager
+def photo_threads(threads: int):
+    """Encoder threads per photo inside this process (0 = one per CPU, the default)."""
+    saved, photos._photo_threads = photos._photo_threads, threads
+    try:
+        yield
+    finally:
+        photos._photo_threads = saved
+
+
+def time_cold(src: Path, work: Path, repeats: int, settings, threads: int = 0) -> dict:
+    """One photo's derivative set, made in this process (as the intake server does)."""
     outs = iter(tempfile.mkdtemp(dir=work) for _ in range(repeats + 1))
-    result = photos.make_derivatives(src, next(outs), settings=settings)  # warm up imports
-    seconds = _median_seconds(lambda: photos.make_derivatives(src, next(outs), settings=settings), repeats)
-    return seconds, result
+    with photo_threads(threads):
+        result = photos.make_derivatives(src, next(outs), settings=settings)  # warm up imports
+        wall, cpu = _timings(lambda: photos.make_derivatives(src, next(outs), settings=settings), repeats)
+    return {"seconds": wall, "cpu_seconds": cpu, "result": result}
 
 
 def naive_derivatives(src: Path, widths) -> None:
@@ -171,13 +252,60 @@ def variant_quality(src: Path, result: photos.PhotoResult, out_dir: Path, settin
     return rows
 
 
+def pipeline_images(src: Path, settings) -> list[Image.Image]:
+    """The resized pixels the pipeline encodes (draft decode, chained resizes), largest first."""
+    largest = lambda size: photos.derivative_sizes(size, settings.widths)[0]  # noqa: E731
+    decoded = photos._decode(src.read_bytes(), str(src), max_pixels=photos.MAX_PHOTO_PIXELS, target=largest)
+    sizes = photos.derivative_sizes(decoded.size, settings.widths)
+    return list(photos._resized_chain(decoded, sizes, settings.resample))
+
+
+def _webp(img: Image.Image, quality: int, method: int) -> tuple[int, Image.Image]:
+    """Bytes of ``img`` as WebP, and the decoded result."""
+    buf = io.BytesIO()
+    img.save(buf, "WEBP", quality=quality, method=method)
+    return len(buf.getvalue()), Image.open(io.BytesIO(buf.getvalue()))
+
+
+def webp_vs_default(src: Path, settings) -> dict:
+    """WebP bytes of the chosen method vs Pillow's default method 4 on the pipeline's own
+    pixels: at the same quality setting, and at equal PSNR (method 4's, interpolated)."""
+    rows = []
+    for img in pipeline_images(src, settings):
+        ref = reference(src, img.size)
+        chosen_bytes, chosen = _webp(img, settings.webp_quality, settings.webp_method)
+        default_bytes, default = _webp(img, settings.webp_quality, 4)
+        default_psnr = psnr(default, ref)
+        rows.append(
+            {
+                "width": img.width,
+                "bytes": chosen_bytes,
+                "psnr": psnr(chosen, ref),
+                "default_bytes": default_bytes,
+                "default_psnr": default_psnr,
+                "bytes_at_default_psnr": _bytes_at_psnr(img, ref, settings.webp_method, default_psnr),
+            }
+        )
+    total = lambda key: sum(r[key] or 0 for r in rows)  # noqa: E731
+    equal = all(r["bytes_at_default_psnr"] for r in rows)
+    return {
+        "method": settings.webp_method,
+        "quality": settings.webp_quality,
+        "rows": rows,
+        "same_quality_setting_pct": round(100 * (total("bytes") / total("default_bytes") - 1), 1),
+        "equal_psnr_pct": round(100 * (total("bytes_at_default_psnr") / total("default_bytes") - 1), 1)
+        if equal
+        else None,
+    }
+
+
 def _encode_row(img: Image.Image, ref: Image.Image, repeats: int, **params) -> dict:
     def encode() -> bytes:
         buf = io.BytesIO()
         img.save(buf, **params)
         return buf.getvalue()
 
-    seconds = _median_seconds(encode, repeats)
+    _, seconds = _timings(encode, repeats)  # CPU: one thread, and what noise changes least
     data = encode()
     with Image.open(io.BytesIO(data)) as back:
         shown = {k: v for k, v in params.items() if k != "format"}
@@ -185,7 +313,7 @@ def _encode_row(img: Image.Image, ref: Image.Image, repeats: int, **params) -> d
 
 
 def encoder_rows(src: Path, width: int, repeats: int, settings) -> dict:
-    """WebP methods and JPEG modes at ``width``, each against the LANCZOS reference."""
+    """WebP methods and JPEG modes at ``width``, each against the LANCZOS reference (CPU ms)."""
     with Image.open(src) as img:
         size = (width, round(width * img.height / img.width))
     ref = reference(src, size)
@@ -195,7 +323,7 @@ def encoder_rows(src: Path, width: int, repeats: int, settings) -> dict:
     ]
     default = webp[4]
     chosen = webp[settings.webp_method]
-    equal = _bytes_at_psnr(ref, settings.webp_method, default["psnr"])
+    equal = _bytes_at_psnr(ref, ref, settings.webp_method, default["psnr"])
     jpeg = [
         _encode_row(
             ref, ref, repeats, format="JPEG", quality=settings.jpeg_quality, optimize=o, progressive=p
@@ -216,81 +344,215 @@ def encoder_rows(src: Path, width: int, repeats: int, settings) -> dict:
     }
 
 
-def _bytes_at_psnr(ref: Image.Image, method: int, target: float) -> int | None:
-    """WebP bytes at ``method`` needed to reach ``target`` dB (interpolated over quality)."""
+def _bytes_at_psnr(img: Image.Image, ref: Image.Image, method: int, target: float) -> int | None:
+    """WebP bytes of ``img`` at ``method`` needed to reach ``target`` dB against ``ref``
+    (interpolated between the neighbouring quality settings)."""
     points = []
-    for quality in range(70, 95, 2):
-        buf = io.BytesIO()
-        ref.save(buf, "WEBP", quality=quality, method=method)
-        with Image.open(io.BytesIO(buf.getvalue())) as back:
-            points.append((psnr(back, ref), len(buf.getvalue())))
+    for quality in range(60, 96):
+        size, back = _webp(img, quality, method)
+        points.append((psnr(back, ref), size))
+    points.sort()
     for (p0, b0), (p1, b1) in zip(points, points[1:], strict=False):
         if p0 <= target <= p1 and p1 > p0:
             return round(b0 + (b1 - b0) * (target - p0) / (p1 - p0))
     return None
 
 
-def time_pool(work: Path, size: tuple[int, int], count: int, settings) -> dict:
-    srcs = [write_camera_jpeg(work / f"pool-{i}.jpg", size, seed=100 + i) for i in range(count)]
-    cache_dir = str(work / "pool-cache")
-    jobs = [photos.PhotoJob(str(s), cache_dir, settings=settings) for s in srcs]
-    start = time.perf_counter()
-    outcomes = photos.process_many(jobs, progress=False)
-    seconds = time.perf_counter() - start
-    errors = [str(o) for o in outcomes if isinstance(o, photos.PhotoError)]
+def batch_photos(work: Path, size: tuple[int, int], count: int) -> list[Path]:
+    return [write_camera_jpeg(work / f"pool-{i}.jpg", size, seed=100 + i) for i in range(count)]
+
+
+def time_pool(srcs: list[Path], work: Path, repeats: int, settings, workers: int | None = None) -> dict:
+    """process_many over ``srcs`` with a fresh cache each run: what a cold build does."""
+    runs, errors = iter(range(repeats + 1)), []
+
+    def batch() -> None:
+        cache_dir = str(work / f"pool-cache-{settings.jpeg_progressive}-{next(runs)}")
+        jobs = [photos.PhotoJob(str(s), cache_dir, settings=settings) for s in srcs]
+        errors[:] = [str(o) for o in photos.process_many(jobs, workers=workers, progress=False)
+                     if isinstance(o, photos.PhotoError)]
+
+    wall, cpu = _timings(batch, repeats)
     return {
-        "photos": count,
-        "workers": os.cpu_count(),
-        "seconds_per_photo": round(seconds / count, 3),
+        "photos": len(srcs),
+        "workers": min(workers or os.cpu_count() or 1, len(srcs)),
+        "seconds_per_photo": round(wall / len(srcs), 4),
+        "cpu_per_photo": round(cpu / len(srcs), 4),
         "errors": errors,
     }
 
 
-def run(sizes=SIZES, repeats: int = 5, pool: int = 4, settings=None, workdir: str | None = None) -> dict:
+# --- sharp (libvips) as the reference ----------------------------------------------------
+
+
+def find_sharp(sharp_dir: str | None = None) -> tuple[Path | None, str]:
+    """(folder whose node_modules has sharp, "") or (None, why not)."""
+    if not shutil.which("node"):
+        return None, "node is not installed"
+    candidates = [sharp_dir, os.environ.get("STORYWALL_SHARP_DIR"), str(ROOT)]
+    for folder in filter(None, candidates):
+        if (Path(folder) / "node_modules" / "sharp" / "package.json").exists():
+            return Path(folder), ""
+    return None, "sharp is not installed (npm install --no-save sharp, or --sharp-dir DIR)"
+
+
+def run_sharp(
+    folder: Path, srcs: list[Path], batch: list[Path], work: Path, repeats: int, settings, **options
+) -> dict:
+    """scripts/bench_sharp.mjs on the same files; returns its JSON report."""
+    out = Path(tempfile.mkdtemp(dir=work, prefix="sharp-"))
+    opts = {
+        "sharp-dir": folder,
+        "out": out,
+        "repeats": repeats,
+        "webp-quality": settings.webp_quality,
+        "jpeg-quality": settings.jpeg_quality,
+        "widths": ",".join(map(str, settings.widths)),
+        "settle": _BUSY["settle_seconds"],
+        **{k.replace("_", "-"): v for k, v in options.items()},
+    }
+    if batch:
+        opts["batch"] = ",".join(map(str, batch))
+    args = [str(a) for k, v in opts.items() for a in (f"--{k}", v)]
+    done = subprocess.run(
+        ["node", str(ROOT / "scripts" / "bench_sharp.mjs"), *args, *map(str, srcs)],
+        capture_output=True, text=True, check=True, timeout=1800,
+    )
+    report = json.loads(done.stdout)
+    for photo in report["photos"]:
+        for v in photo["variants"]:
+            ref = reference(Path(photo["src"]), (v["width"], v["height"]))
+            with Image.open(v.pop("file")) as made:
+                v["psnr"] = psnr(made, ref)
+    shutil.rmtree(out, ignore_errors=True)
+    return report
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a and b else None
+
+
+def sharp_section(
+    sharp_dir: str | None, photo_rows: list[dict], srcs: list[Path], batch: list[Path],
+    work: Path, repeats: int, settings, pool: dict | None,
+) -> dict:
+    folder, why = find_sharp(sharp_dir)
+    if folder is None:
+        return {"skipped": why}
+    section: dict = {"dir": str(folder)}
+    runs = {
+        "default": {"mode": "clone", "webp_effort": 4},  # how sharp is used: its defaults
+        "tuned": {"mode": "chain", "webp_effort": settings.webp_method},  # like for like
+    }
+    for name, options in runs.items():
+        try:
+            report = run_sharp(folder, srcs, batch, work, repeats, settings, **options)
+        except (subprocess.SubprocessError, OSError, ValueError, KeyError) as err:
+            detail = getattr(err, "stderr", "") or err
+            return {"skipped": f"bench_sharp.mjs failed: {str(detail).strip()[-300:]}"}
+        for row, theirs in zip(photo_rows, report["photos"], strict=True):
+            theirs["pillow_over_sharp"] = _ratio(row["cold_seconds"], theirs["seconds"])
+        if pool and report.get("batch"):
+            report["batch"]["pillow_over_sharp"] = _ratio(pool["seconds_per_photo"], report["batch"]["seconds_per_photo"])
+        section[name] = report
+    return section
+
+
+# --- the whole run ----------------------------------------------------------------------
+
+
+def run(
+    sizes=SIZES,
+    repeats: int = 7,
+    pool: int = 8,
+    settings=None,
+    workdir: str | None = None,
+    *,
+    workers: int | None = None,
+    sharp: bool = True,
+    sharp_dir: str | None = None,
+    settle_seconds: float = 30.0,
+) -> dict:
     """Measure everything; returns a JSON-serialisable dict (see module docstring)."""
     settings = settings or photos.DerivativeSettings()
+    _BUSY.update(settle_seconds=settle_seconds, busy_runs=0, runs=0)
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         work = Path(tmp)
-        report = {"settings": json.loads(settings.token()), "cpus": os.cpu_count(), "photos": []}
+        report = {
+            "settings": json.loads(settings.token()),
+            "cpus": os.cpu_count(),
+            "loadavg_at_start": [round(x, 2) for x in load],
+            "photos": [],
+        }
+        srcs = []
         for size in sizes:
             src = write_camera_jpeg(work / f"camera-{size[0]}x{size[1]}.jpg", size)
-            cold, result = time_cold(src, work, repeats, settings)
+            srcs.append(src)
+            cold = time_cold(src, work, repeats, settings)
+            single = time_cold(src, work, max(3, repeats // 2), settings, threads=1)
             out_dir = work / "quality"
             result = photos.make_derivatives(src, out_dir, settings=settings)
             report["photos"].append(
                 {
                     "size": list(size),
                     "source_bytes": src.stat().st_size,
-                    "cold_seconds": round(cold, 3),
+                    "cold_seconds": round(cold["seconds"], 4),
+                    "cold_cpu_seconds": round(cold["cpu_seconds"], 4),
+                    "cold_seconds_1_thread": round(single["seconds"], 4),
                     "warm_ms": round(time_warm(src, work, repeats, settings), 3),
                     "variants": variant_quality(src, result, out_dir, settings),
+                    "webp_vs_default": webp_vs_default(src, settings),
                 }
             )
         naive = _median_seconds(lambda: naive_derivatives(src, settings.widths), max(3, repeats // 2))
         report["naive_cold_seconds"] = round(naive, 3)
         report["encoders"] = encoder_rows(src, max(settings.widths), max(3, repeats // 2), settings)
-        report["pool"] = time_pool(work, sizes[-1], pool, settings) if pool else None
+        batch = batch_photos(work, sizes[-1], pool) if pool else []
+        pool_repeats = max(3, repeats // 2)
+        report["pool"] = time_pool(batch, work, pool_repeats, settings, workers) if pool else None
+        if pool and not settings.jpeg_progressive:
+            progressive = replace(settings, jpeg_progressive=True)
+            report["pool_progressive"] = time_pool(batch, work, pool_repeats, progressive, workers)
+        report["sharp"] = (
+            sharp_section(sharp_dir, report["photos"], srcs, batch, work, max(3, repeats // 2), settings, report["pool"])
+            if sharp
+            else {"skipped": "--no-sharp"}
+        )
+    report["busy_runs"] = {"busy": _BUSY["busy_runs"], "of": _BUSY["runs"], "settle_seconds": settle_seconds}
     return report
 
 
 # --- output ------------------------------------------------------------------------
 
 
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
 def _print_photo(p: dict) -> None:
     w, h = p["size"]
     print(
-        f"\n{w}×{h} JPEG, {p['source_bytes'] / 1e6:.2f} MB: cold {p['cold_seconds']:.3f} s/photo "
-        f"({len(p['variants'])} files, 1 process), warm {p['warm_ms']:.2f} ms/photo"
+        f"\n{w}×{h} JPEG, {p['source_bytes'] / 1e6:.2f} MB, {len(p['variants'])} files: cold "
+        f"{p['cold_seconds']:.3f} s/photo wall (CPU {p['cold_cpu_seconds']:.3f} s; one thread "
+        f"{p['cold_seconds_1_thread']:.3f} s), warm {p['warm_ms']:.2f} ms/photo"
     )
     for v in p["variants"]:
         print(
             f"  {v['format']:5} {v['width']:5}×{v['height']:<5} {v['bytes']:>9,} B  "
             f"PSNR {v['psnr']:.2f} dB (reference encoded alike: {v['ideal_psnr']:.2f} dB)"
         )
+    d = p["webp_vs_default"]
+    rows = ", ".join(f"{r['width']}: {100 * (r['bytes'] / r['default_bytes'] - 1):+.1f}%" for r in d["rows"])
+    equal = f"{d['equal_psnr_pct']:+.1f}%" if d["equal_psnr_pct"] is not None else "n/a"
+    print(
+        f"  WebP method {d['method']} vs Pillow's default 4, same pixels: {d['same_quality_setting_pct']:+.1f}% "
+        f"bytes at the same quality setting q{d['quality']} ({rows}); {equal} at equal PSNR"
+    )
 
 
 def _print_encoders(enc: dict, method: int) -> None:
-    print(f"\nencoders at {enc['width']} px (input = LANCZOS reference):")
+    print(f"\nencoders at {enc['width']} px (input = LANCZOS reference; CPU ms):")
     for r in enc["webp"]:
         print(
             f"  webp method {r['method']} q{r['quality']}  {r['ms']:7.1f} ms  {r['bytes']:>9,} B  "
@@ -315,8 +577,44 @@ def _print_encoders(enc: dict, method: int) -> None:
         )
 
 
+def _print_pool(name: str, pool: dict | None) -> None:
+    if pool:
+        errors = f", {len(pool['errors'])} ERRORS" if pool["errors"] else ""
+        print(
+            f"process_many{name}: {pool['photos']} photos, {pool['workers']} workers: "
+            f"{pool['seconds_per_photo']:.3f} s/photo wall, CPU {pool['cpu_per_photo']:.3f} s/photo{errors}"
+        )
+
+
+def _print_sharp(section: dict, photo_rows: list[dict]) -> None:
+    if "skipped" in section:
+        print(f"\nsharp: skipped — {section['skipped']}")
+        return
+    for name, label in (("default", "idiomatic clone() per file, its defaults"), ("tuned", "decode once, chained")):
+        s = section[name]
+        effort = s["settings"]["webpEffort"]
+        print(
+            f"\nsharp {s['sharp']} (libvips {s['vips']}, {s['concurrency']} vips thread(s), "
+            f"{s['threadpool']} libuv threads), {label}, WebP effort {effort}:"
+        )
+        for row, theirs in zip(photo_rows, s["photos"], strict=True):
+            w, h = row["size"]
+            webp = sum(v["bytes"] for v in theirs["variants"] if v["format"] == "webp")
+            ours = sum(v["bytes"] for v in row["variants"] if v["format"] == "webp")
+            print(
+                f"  {w}×{h}: {theirs['seconds']:.3f} s/photo wall (CPU {theirs['cpu_seconds']:.3f} s); "
+                f"Pillow/sharp {theirs['pillow_over_sharp']:.2f}; sharp WebP {webp:,} B vs ours {ours:,} B"
+            )
+        if b := s.get("batch"):
+            print(
+                f"  batch of {b['photos']}: {b['seconds_per_photo']:.3f} s/photo wall (CPU "
+                f"{b['cpu_per_photo']:.3f} s); Pillow/sharp {b['pillow_over_sharp']:.2f}"
+            )
+
+
 def _print_report(report: dict) -> None:
-    print(f"storywall photo bench — {report['cpus']} CPUs, settings {report['settings']}")
+    load = " ".join(f"{x:.2f}" for x in report["loadavg_at_start"])
+    print(f"storywall photo bench — {report['cpus']} CPUs (load {load}), settings {report['settings']}")
     for p in report["photos"]:
         _print_photo(p)
     print(
@@ -324,26 +622,46 @@ def _print_report(report: dict) -> None:
         f"JPEG): {report['naive_cold_seconds']:.3f} s/photo"
     )
     _print_encoders(report["encoders"], report["settings"]["webp_method"])
-    if pool := report.get("pool"):
+    print()
+    _print_pool("", report.get("pool"))
+    _print_pool(" (progressive JPEG)", report.get("pool_progressive"))
+    _print_sharp(report["sharp"], report["photos"])
+    busy = report["busy_runs"]
+    if busy["busy"]:
         print(
-            f"\nprocess_many: {pool['photos']} photos, {pool['workers']} workers: "
-            f"{pool['seconds_per_photo']:.3f} s/photo"
+            f"\nnote: {busy['busy']} of {busy['of']} timed runs started on a busy machine "
+            f"(< 90% idle after waiting {busy['settle_seconds']:g} s): treat the wall figures with care"
         )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (median)")
-    parser.add_argument("--pool", type=int, default=4, help="photos for the process_many figure (0 = skip)")
+    parser.add_argument("--repeats", type=int, default=7, help="timed runs per figure (median)")
+    parser.add_argument("--pool", type=int, default=8, help="photos for the process_many figure (0 = skip)")
+    parser.add_argument("--workers", type=int, default=None, help="process_many workers (default: CPUs)")
     parser.add_argument("--json", action="store_true", help="print the result dict as JSON")
     parser.add_argument("--webp-method", type=int, default=photos.WEBP_METHOD)
     parser.add_argument("--resample", default=photos.RESAMPLE, choices=("bilinear", "bicubic", "lanczos"))
-    parser.add_argument("--progressive", action="store_true", help="progressive JPEG derivatives")
+    parser.add_argument("--progressive", action=argparse.BooleanOptionalAction, default=photos.JPEG_PROGRESSIVE,
+                        help="progressive JPEG derivatives")
+    parser.add_argument("--sharp-dir", help="folder whose node_modules holds sharp (default: $STORYWALL_SHARP_DIR, "
+                        "then the project root)")
+    parser.add_argument("--no-sharp", action="store_true", help="skip the sharp reference")
+    parser.add_argument("--settle", type=float, default=30.0,
+                        help="seconds to wait for an idle CPU before each timed run (0 = never wait)")
     args = parser.parse_args(argv)
     settings = photos.DerivativeSettings(
         webp_method=args.webp_method, resample=args.resample, jpeg_progressive=args.progressive
     )
-    report = run(repeats=args.repeats, pool=args.pool, settings=settings)
+    report = run(
+        repeats=args.repeats,
+        pool=args.pool,
+        settings=settings,
+        workers=args.workers,
+        sharp=not args.no_sharp,
+        sharp_dir=args.sharp_dir,
+        settle_seconds=args.settle,
+    )
     print(json.dumps(report, indent=2)) if args.json else _print_report(report)
     return 0
 

@@ -377,8 +377,8 @@ def test_sanitize_refuses_bad_uploads_and_writes_nothing(tmp_path):
 @pytest.fixture
 def count_encodes(monkeypatch):
     calls = []
-    real = photos._encode
-    monkeypatch.setattr(photos, "_encode", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    real = photos._save_pixels
+    monkeypatch.setattr(photos, "_save_pixels", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
     return calls
 
 

@@ -99,6 +99,8 @@ def source_media(site_dir: Path, content_dir: Path) -> dict[str, Path]:
 def check_output(output_dir: Path, site_dir: Path, content_dir: Path,
                  site: content.SiteContent) -> list[str]:
     """Problems with what Pelican wrote: an original photo, or an unpublished story."""
+    from .pelican.withdrawn import is_tombstone, is_withdrawn
+
     problems = []
     originals = source_media(site_dir, content_dir)
     for path in output_dir.rglob("*"):
@@ -109,7 +111,8 @@ def check_output(output_dir: Path, site_dir: Path, content_dir: Path,
         page = output_dir / "stories" / story.slug / "index.html"
         if story.is_published and not page.is_file():
             problems.append(f"{story.path}: published story has no page in the output")
-        if not story.is_published and page.exists():
+        if not story.is_published and page.exists() and not (
+                is_withdrawn(story) and is_tombstone(page)):
             problems.append(f"{story.path}: unpublished story reached the output")
     return problems
 
@@ -176,7 +179,7 @@ def build(site_dir: Path | str = ".", output: Path | str | None = None, *, stric
             lines = collector.warnings + [str(p) for p in site.warnings]
             raise StoryWallError("\n".join(lines) + f"\n{len(lines)} warning(s) in --strict mode")
         _swap_in(tmp, final)
-        content.save_cache(cache_dir)
+        content.save_cache(cache_dir, site_dir)
     finally:
         for lg in loggers:
             lg.removeHandler(collector)

@@ -148,5 +148,11 @@ def serve(ctx: Context, port: int, no_build: bool):
         server.server_close()
 
 
+from .moderation_cli import approve, reject, reply, review, withdraw  # noqa: E402
+
+for _command in (review, approve, reject, reply, withdraw):
+    cli.add_command(_command)
+
+
 def main():
     cli(prog_name="storywall")

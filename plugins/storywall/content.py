@@ -89,11 +89,13 @@ def load_cache(folder: Path) -> None:
         _cache.update(entries)
 
 
-def save_cache(folder: Path) -> None:
-    """Write the entries used since the last save, atomically; drop the rest."""
+def save_cache(folder: Path, root: Path | None = None) -> None:
+    """Write the entries used since the last save (of files under ``root``), atomically."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    entries = {k: _cache[k] for k in _used if k in _cache}
+    prefix = str(root) if root else ""
+    entries = {k: _cache[k] for k in _used
+               if k in _cache and (k[0] == "render" or str(k[0]).startswith(prefix))}
     tmp = folder / f".{CACHE_FILE}.{os.getpid()}"
     with open(tmp, "wb") as fh:
         pickle.dump((_CODE_STAMP, entries), fh, protocol=pickle.HIGHEST_PROTOCOL)

@@ -24,7 +24,7 @@ STAFF_TAGS = STORY_TAGS | {"h5", "table", "thead", "tbody", "tr", "th", "td", "a
 LINK_REL = "nofollow ugc noopener"
 
 _local = threading.local()
-_SHIFT = {"h1": "h2", "h2": "h3", "h3": "h4", "h4": "h4", "h5": "h4", "h6": "h4"}
+_SHIFT = {"h1": "h2", "h5": "h4", "h6": "h4"}  # the page owns <h1>; keep the rest in order
 
 
 class _HeadingShift(Treeprocessor):

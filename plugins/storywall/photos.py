@@ -55,17 +55,19 @@ import hashlib
 import io
 import json
 import logging
+import multiprocessing
 import os
 import re
 import shutil
 import struct
 import sys
 import tempfile
+import threading
 import time
 import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache, lru_cache
 from pathlib import Path
@@ -553,28 +555,41 @@ def _shrink(img: Image.Image, size: tuple[int, int], resample: str = RESAMPLE) -
     return img.resize(size, _RESAMPLERS[resample], reducing_gap=3.0)
 
 
-def _encode(img: Image.Image, fmt: str, settings: DerivativeSettings) -> bytes:
-    """Re-encode pixels only: an empty ``info`` means no metadata can ride along."""
-    img.info = {}
-    buf = io.BytesIO()
+def _save_pixels(img: Image.Image, fmt: str, settings: DerivativeSettings, fp: Any) -> None:
+    """Encode ``img`` as ``fmt`` into ``fp``, from pixels only: no metadata can ride along.
+
+    ``img.info`` must already be empty. Given a real file, Pillow's JPEG encoder runs with
+    the GIL released (it does not for BytesIO), so derivatives can be encoded in threads.
+    """
     if fmt == "webp":
-        img.save(buf, "WEBP", quality=settings.webp_quality, method=settings.webp_method)
+        img.save(fp, "WEBP", quality=settings.webp_quality, method=settings.webp_method)
     else:
         img.save(
-            buf, "JPEG", quality=settings.jpeg_quality, optimize=True, progressive=settings.jpeg_progressive
+            fp, "JPEG", quality=settings.jpeg_quality, optimize=True, progressive=settings.jpeg_progressive
         )
+
+
+def _encode(img: Image.Image, fmt: str, settings: DerivativeSettings) -> bytes:
+    """The bytes :func:`_write_variant` would write for ``img`` (for measuring and tests)."""
+    img.info = {}
+    buf = io.BytesIO()
+    _save_pixels(img, fmt, settings, buf)
     return buf.getvalue()
 
 
-def _atomic_write(dest: Path, payload: bytes, *, fsync: bool = False) -> None:
-    """Write via a temp file in the same folder and os.replace (readers never see half a file)."""
+def _atomic_save(dest: Path, write: Callable[[Any], object], *, fsync: bool = False) -> int:
+    """Let ``write(fh)`` fill a temp file in the same folder, then os.replace it onto ``dest``.
+
+    Readers never see half a file. Returns the file's size in bytes.
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
+            write(fh)
+            fh.flush()
+            size = os.fstat(fh.fileno()).st_size
             if fsync:
-                fh.flush()
                 os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, dest)
@@ -582,6 +597,12 @@ def _atomic_write(dest: Path, payload: bytes, *, fsync: bool = False) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    return size
+
+
+def _atomic_write(dest: Path, payload: bytes, *, fsync: bool = False) -> None:
+    """Write ``payload`` atomically (see :func:`_atomic_save`)."""
+    _atomic_save(dest, lambda fh: fh.write(payload), fsync=fsync)
 
 
 def _slug(stem: str) -> str:
@@ -618,21 +639,55 @@ def _result_key(source_sha256: str, settings: DerivativeSettings) -> str:
 def _write_variant(
     img: Image.Image, fmt: str, stem: str, key: str, out_dir: Path, settings: DerivativeSettings
 ) -> Variant:
-    payload = _encode(img, fmt, settings)
     filename = f"{stem}-{img.width}-{key}.{_EXTENSIONS[fmt]}"
-    _atomic_write(out_dir / filename, payload)
-    return Variant(img.width, img.height, fmt, filename, len(payload))
+    size = _atomic_save(out_dir / filename, lambda fh: _save_pixels(img, fmt, settings, fh))
+    return Variant(img.width, img.height, fmt, filename, size)
 
 
-def _resized_chain(decoded: _Decoded, sizes: list[tuple[int, int]], resample: str) -> list[Image.Image]:
-    """Largest first, each made from the previous; sRGB conversion on the largest only."""
-    images, current = [], decoded.image
-    for size in sizes:
+def _resized_chain(decoded: _Decoded, sizes: list[tuple[int, int]], resample: str) -> Iterator[Image.Image]:
+    """Largest first, each made from the previous; sRGB conversion on the largest only.
+
+    A generator, so the caller can start encoding one size while the next is resized.
+    """
+    current = decoded.image
+    for i, size in enumerate(sizes):
         current = _shrink(current, size, resample)
-        if not images:
+        if i == 0:
             current = _to_srgb(current, decoded.icc)
-        images.append(current)
-    return images
+        current.info = {}
+        yield current
+
+
+class _InlineExecutor:
+    """The part of an Executor that _derive uses, running each call at once in this thread."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as err:  # noqa: BLE001 - re-raised by future.result(), as with threads
+            future.set_exception(err)
+        return future
+
+
+# Threads per photo for the encoders: 0 = one per CPU. Pillow releases the GIL while it
+# decodes, resizes and encodes (JPEG only when writing to a real file), so the six
+# encodes of one photo share the cores. process_many's workers inherit this value.
+_photo_threads = 0
+
+
+def _threads_for(tasks: int) -> int:
+    return max(1, min(tasks, _photo_threads or os.cpu_count() or 1))
+
+
+@contextlib.contextmanager
+def _encoders(threads: int) -> Iterator[Any]:
+    """A pool for the encodes of one photo, shut down (all files written) on exit."""
+    if threads <= 1:
+        yield _InlineExecutor()
+        return
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="storywall-photo") as pool:
+        yield pool
 
 
 def _derive(
@@ -644,23 +699,36 @@ def _derive(
     name: str,
     max_pixels: int,
 ) -> PhotoResult:
-    """Decode once, then write every variant of ``settings`` into ``out_dir``."""
+    """Decode once, then write every variant of ``settings`` into ``out_dir``.
+
+    Resizing runs here while earlier sizes are being encoded (largest first, so the
+    longest encode starts first). The files are identical whatever the thread count.
+    """
     started = time.perf_counter()
     largest = lambda size: derivative_sizes(size, settings.widths)[0]  # noqa: E731
     decoded = _decode(data, name, max_pixels=max_pixels, target=largest)
-    images = _resized_chain(decoded, derivative_sizes(decoded.size, settings.widths), settings.resample)
+    sizes = derivative_sizes(decoded.size, settings.widths)
     key = _result_key(digest, settings)
-    variants = tuple(
-        _write_variant(i, f, stem, key, out_dir, settings) for i in images for f in settings.formats
-    )
+    threads = _threads_for(len(sizes) * len(settings.formats))
+    pending: list[Future] = []
+    with _encoders(threads) as pool:
+        for img in _resized_chain(decoded, sizes, settings.resample):
+            for n, fmt in enumerate(settings.formats):
+                # Image.save keeps per-call state on the image object: one object per concurrent save.
+                mine = img.copy() if n and threads > 1 else img
+                pending.append(pool.submit(_write_variant, mine, fmt, stem, key, out_dir, settings))
+            smallest = img
+        placeholder = make_placeholder(smallest)
+        variants = tuple(future.result() for future in pending)
     logger.debug(
-        "storywall.photos: %s: %d files in %.0f ms",
+        "storywall.photos: %s: %d files in %.0f ms (%d threads)",
         name,
         len(variants),
         (time.perf_counter() - started) * 1e3,
+        threads,
     )
     w, h = decoded.size
-    return PhotoResult(key, stem, digest, decoded.format, w, h, variants, make_placeholder(images[-1]))
+    return PhotoResult(key, stem, digest, decoded.format, w, h, variants, placeholder)
 
 
 def make_derivatives(
@@ -953,24 +1021,66 @@ def _progress_bar(total: int, enabled: bool) -> Iterator[Callable[[], None]]:
         yield lambda: bar.advance(task)
 
 
-def _run_pool(jobs: list[PhotoJob], workers: int, advance: Callable[[], None]) -> Iterator[tuple[int, Any]]:
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(run_job, job): i for i, job in enumerate(jobs)}
-        for future in as_completed(futures):
-            i = futures[future]
-            try:
-                outcome = future.result()
-            except Exception as err:  # noqa: BLE001 - e.g. a worker killed for memory
-                outcome = _failed(jobs[i], err)
-            advance()
-            yield i, outcome
+def _source_bytes(job: PhotoJob) -> int:
+    try:
+        return os.stat(job.src).st_size
+    except OSError:
+        return 0
 
 
-def _run_here(jobs: list[PhotoJob], advance: Callable[[], None]) -> Iterator[tuple[int, Any]]:
-    for i, job in enumerate(jobs):
-        outcome = run_job(job)
-        advance()
+def _pool_context() -> Any:
+    """fork on Linux while this process has one thread: a worker starts in milliseconds with
+    Pillow and this module already imported (Python 3.14 would otherwise use forkserver)."""
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return None  # the platform's default
+
+
+def _worker_init(threads: int) -> None:
+    global _photo_threads
+    _photo_threads = threads
+
+
+# Encoder threads per photo inside process_many's workers (0 = one per CPU): see bench_photos.py.
+_POOL_PHOTO_THREADS = 0
+
+
+@contextlib.contextmanager
+def _run_pool(jobs: list[PhotoJob], workers: int) -> Iterator[Iterator[tuple[int, Any]]]:
+    """Start ``workers`` processes and submit every job (largest file first, so the batch does
+    not end waiting on one big photo), then yield an iterator of (index, outcome) as they finish.
+
+    Only paths go to the workers and only PhotoResults come back: nothing large is pickled.
+    """
+    order = sorted(range(len(jobs)), key=lambda i: _source_bytes(jobs[i]), reverse=True)
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=_pool_context(),
+        initializer=_worker_init,
+        initargs=(_POOL_PHOTO_THREADS,),
+    )
+    try:
+        futures = {pool.submit(run_job, jobs[i]): i for i in order}  # fork happens here
+        yield _as_finished(futures, jobs)
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)  # e.g. Ctrl-C: do not make the rest
+        raise
+    pool.shutdown(wait=True)
+
+
+def _as_finished(futures: dict[Future, int], jobs: list[PhotoJob]) -> Iterator[tuple[int, Any]]:
+    for future in as_completed(futures):
+        i = futures[future]
+        try:
+            outcome = future.result()
+        except Exception as err:  # noqa: BLE001 - e.g. a worker killed for memory
+            outcome = _failed(jobs[i], err)
         yield i, outcome
+
+
+@contextlib.contextmanager
+def _run_here(jobs: list[PhotoJob]) -> Iterator[Iterator[tuple[int, Any]]]:
+    yield ((i, run_job(job)) for i, job in enumerate(jobs))
 
 
 def process_many(
@@ -978,19 +1088,25 @@ def process_many(
 ) -> list[PhotoResult | PhotoError]:
     """Results in job order: a PhotoResult, or the PhotoError for that photo.
 
-    Cache hits are answered here without starting a pool; the rest run in a
-    ProcessPoolExecutor of ``workers`` (default os.cpu_count()) processes. A
-    rich progress bar shows only when stderr is a terminal and CI is not set.
+    Cache hits are answered here without starting a pool; the rest run in one
+    ProcessPoolExecutor of ``workers`` (default os.cpu_count()) processes for the
+    whole batch; with one worker (or one photo) they run here, each photo's
+    encodes spread over the CPUs in threads. A rich progress bar shows only when
+    stderr is a terminal and CI is not set.
     """
     jobs = list(jobs)
     results: list[Any] = [_cached(job) for job in jobs]
     todo = [i for i, r in enumerate(results) if r is None]
     workers = min(workers or os.cpu_count() or 1, len(todo))
-    with _progress_bar(len(todo), _interactive(progress)) as advance:
-        pending = [jobs[i] for i in todo]
-        runner = _run_pool(pending, workers, advance) if workers > 1 else _run_here(pending, advance)
-        for j, outcome in runner:
+    pending = [jobs[i] for i in todo]
+    with contextlib.ExitStack() as stack:
+        # The pool (and its fork) first, then the progress bar's thread.
+        runner = _run_pool(pending, workers) if workers > 1 else _run_here(pending)
+        outcomes = stack.enter_context(runner)
+        advance = stack.enter_context(_progress_bar(len(todo), _interactive(progress)))
+        for j, outcome in outcomes:
             results[todo[j]] = outcome
+            advance()
     return results
 
 

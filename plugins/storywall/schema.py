@@ -49,7 +49,7 @@ VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ID_RE = re.compile(r"^\d{4}-\d{2}-\d{2}-[a-z0-9]{6,12}$")
 FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-RAW_HTML_RE = re.compile(r"<\s*/?\s*[A-Za-z][^>]*>")
+RAW_HTML_RE = re.compile(r"<\s*/?\s*(?!(?:https?|mailto):)[A-Za-z][^>]*>")  # not <https://…>
 SLUG_MAX_CHARS = 80
 
 
