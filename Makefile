@@ -15,7 +15,7 @@ NPM_STAMP := node_modules/.installed
 APT_GET := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
 export CHROMIUM
 
-.PHONY: help setup html serve test bench publish clean demo-photos browser-deps system-deps lighthouse budgets
+.PHONY: help setup html serve test bench publish clean demo-photos intake browser-deps system-deps lighthouse budgets
 
 help:
 	@echo "make serve   build the demo site and serve it on http://127.0.0.1:$(PORT)/"
@@ -77,6 +77,8 @@ budgets: html browser-deps
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py --n $(N)
 	$(BIN)/python scripts/bench_photos.py
+	$(BIN)/python scripts/bench_intake.py
+	$(BIN)/python scripts/bench_video.py
 
 # The demo stories' photos are made, not committed (skips the ones already there).
 demo-photos: $(STAMP)
@@ -84,3 +86,6 @@ demo-photos: $(STAMP)
 
 clean:
 	rm -rf output .cache
+
+intake: $(STAMP)
+	$(BIN)/storywall intake --port 8070
