@@ -26,7 +26,7 @@ def site_url(settings) -> str:
 
 def entry_for(article, base: str) -> feeds.FeedEntry:
     story = article.story
-    url = f"{base}/{article.url}"
+    url = f"{base}/{getattr(article, 'sw_url', None) or article.url}"
     published = article.date
     updated = published
     if story.reply and story.reply.date:
