@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from . import moderation
-from .cli import Context, handle_errors
+from .cliutil import Context, handle_errors
 
 
 def _content_dir(ctx: Context) -> Path:

@@ -118,8 +118,12 @@ def site_url(built_site) -> str:
     httpd.server_close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """One chromium for the browser tests (they are all in test_browser.py), closed when
+    the module ends: a live sync Playwright would make every later ``sync_playwright()``
+    in the session fail ("using Playwright Sync API inside the asyncio loop"). Scope
+    "package" doesn't help: tests/browser has no __init__.py, so it lasts the session."""
     require(have_chromium(), CHROMIUM_MISSING)
     from playwright.sync_api import sync_playwright
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import Context, handle_errors
+from ..cliutil import Context, handle_errors
 from ..errors import StoryWallError
 from . import limits
 

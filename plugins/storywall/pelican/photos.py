@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 PREFIX = "storywall.photos: "
 OUTPUT_DIR = "photos"
 FEED_WIDTH = 960
+PHONE_MAX_WIDTH = 960  # a 3x phone would pick the 1600 px file: 960 px is sharp enough there
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,17 @@ class PhotoView:
     def color(self) -> str:
         return self.result.placeholder.color
 
-    def srcset(self, fmt: str) -> str:
-        return self.result.srcset(fmt, self.base)
+    def srcset(self, fmt: str, max_width: int | None = None) -> str:
+        """``srcset`` for ``fmt``; ``max_width`` leaves out the larger files (for phones)."""
+        chosen = sorted((v for v in self.result.variants if v.format == fmt
+                         and (max_width is None or v.width <= max_width)),
+                        key=lambda v: v.width)
+        if not chosen:  # every variant is wider: keep the smallest
+            return self.srcset(fmt)
+        return ", ".join(f"{self.base}{v.filename} {v.width}w" for v in chosen)
+
+    def phone_srcset(self, fmt: str = "webp") -> str:
+        return self.srcset(fmt, PHONE_MAX_WIDTH)
 
     def src(self, width: int = FEED_WIDTH) -> str:
         jpegs = [v for v in self.result.variants if v.format == "jpeg"]
