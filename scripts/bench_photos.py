@@ -269,13 +269,14 @@ def _webp(img: Image.Image, quality: int, method: int) -> tuple[int, Image.Image
 
 def webp_vs_default(src: Path, settings) -> dict:
     """WebP bytes of the chosen method vs Pillow's default method 4 on the pipeline's own
-    pixels: at the same quality setting, and at equal PSNR (method 4's, interpolated)."""
+    pixels: at the same quality setting, and at equal PSNR (fitted rate curves, method 4's PSNR)."""
     rows = []
     for img in pipeline_images(src, settings):
         ref = reference(src, img.size)
         chosen_bytes, chosen = _webp(img, settings.webp_quality, settings.webp_method)
         default_bytes, default = _webp(img, settings.webp_quality, 4)
         default_psnr = psnr(default, ref)
+        equal = _equal_psnr_bytes(img, ref, settings.webp_method, default_bytes, default_psnr)
         rows.append(
             {
                 "width": img.width,
@@ -283,19 +284,16 @@ def webp_vs_default(src: Path, settings) -> dict:
                 "psnr": psnr(chosen, ref),
                 "default_bytes": default_bytes,
                 "default_psnr": default_psnr,
-                "bytes_at_default_psnr": _bytes_at_psnr(img, ref, settings.webp_method, default_psnr),
+                "bytes_at_default_psnr": equal,
             }
         )
-    total = lambda key: sum(r[key] or 0 for r in rows)  # noqa: E731
-    equal = all(r["bytes_at_default_psnr"] for r in rows)
+    total = lambda key: sum(r[key] for r in rows)  # noqa: E731
     return {
         "method": settings.webp_method,
         "quality": settings.webp_quality,
         "rows": rows,
         "same_quality_setting_pct": round(100 * (total("bytes") / total("default_bytes") - 1), 1),
-        "equal_psnr_pct": round(100 * (total("bytes_at_default_psnr") / total("default_bytes") - 1), 1)
-        if equal
-        else None,
+        "equal_psnr_pct": round(100 * (total("bytes_at_default_psnr") / total("default_bytes") - 1), 1),
     }
 
 
@@ -323,7 +321,7 @@ def encoder_rows(src: Path, width: int, repeats: int, settings) -> dict:
     ]
     default = webp[4]
     chosen = webp[settings.webp_method]
-    equal = _bytes_at_psnr(ref, ref, settings.webp_method, default["psnr"])
+    equal = _equal_psnr_bytes(ref, ref, settings.webp_method, default["bytes"], default["psnr"])
     jpeg = [
         _encode_row(
             ref, ref, repeats, format="JPEG", quality=settings.jpeg_quality, optimize=o, progressive=p
@@ -344,18 +342,26 @@ def encoder_rows(src: Path, width: int, repeats: int, settings) -> dict:
     }
 
 
-def _bytes_at_psnr(img: Image.Image, ref: Image.Image, method: int, target: float) -> int | None:
-    """WebP bytes of ``img`` at ``method`` needed to reach ``target`` dB against ``ref``
-    (interpolated between the neighbouring quality settings)."""
+def _rate_curve(img: Image.Image, ref: Image.Image, method: int) -> tuple[float, float]:
+    """Least-squares fit ln(bytes) = a + b * PSNR over WebP quality 70-90 (PSNR does not rise
+    smoothly with the quality setting, so single points are too noisy to compare)."""
     points = []
-    for quality in range(60, 96):
+    for quality in range(70, 91, 2):
         size, back = _webp(img, quality, method)
-        points.append((psnr(back, ref), size))
-    points.sort()
-    for (p0, b0), (p1, b1) in zip(points, points[1:], strict=False):
-        if p0 <= target <= p1 and p1 > p0:
-            return round(b0 + (b1 - b0) * (target - p0) / (p1 - p0))
-    return None
+        points.append((psnr(back, ref), math.log(size)))
+    mean_p = statistics.fmean(p for p, _ in points)
+    mean_b = statistics.fmean(b for _, b in points)
+    slope = sum((p - mean_p) * (b - mean_b) for p, b in points) / sum((p - mean_p) ** 2 for p, _ in points)
+    return mean_b - slope * mean_p, slope
+
+
+def _equal_psnr_bytes(
+    img: Image.Image, ref: Image.Image, method: int, default_bytes: int, psnr_db: float
+) -> int:
+    """Bytes ``method`` needs for the PSNR method 4 reaches with ``default_bytes``: method 4's
+    bytes times the ratio of the two fitted curves at that PSNR."""
+    (a, b), (a4, b4) = _rate_curve(img, ref, method), _rate_curve(img, ref, 4)
+    return round(default_bytes * math.exp((a - a4) + (b - b4) * psnr_db))
 
 
 def batch_photos(work: Path, size: tuple[int, int], count: int) -> list[Path]:
@@ -364,13 +370,13 @@ def batch_photos(work: Path, size: tuple[int, int], count: int) -> list[Path]:
 
 def time_pool(srcs: list[Path], work: Path, repeats: int, settings, workers: int | None = None) -> dict:
     """process_many over ``srcs`` with a fresh cache each run: what a cold build does."""
-    runs, errors = iter(range(repeats + 1)), []
+    errors: list[str] = []
 
     def batch() -> None:
-        cache_dir = str(work / f"pool-cache-{settings.jpeg_progressive}-{next(runs)}")
+        cache_dir = tempfile.mkdtemp(dir=work, prefix="pool-cache-")
         jobs = [photos.PhotoJob(str(s), cache_dir, settings=settings) for s in srcs]
-        errors[:] = [str(o) for o in photos.process_many(jobs, workers=workers, progress=False)
-                     if isinstance(o, photos.PhotoError)]
+        outcomes = photos.process_many(jobs, workers=workers, progress=False)
+        errors[:] = [str(o) for o in outcomes if isinstance(o, photos.PhotoError)]
 
     wall, cpu = _timings(batch, repeats)
     return {
@@ -416,9 +422,14 @@ def run_sharp(
     args = [str(a) for k, v in opts.items() for a in (f"--{k}", v)]
     done = subprocess.run(
         ["node", str(ROOT / "scripts" / "bench_sharp.mjs"), *args, *map(str, srcs)],
-        capture_output=True, text=True, check=True, timeout=1800,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=1800,
     )
     report = json.loads(done.stdout)
+    _BUSY["busy_runs"] += report.get("busy_runs", 0)
+    _BUSY["runs"] += report.get("runs", 0)
     for photo in report["photos"]:
         for v in photo["variants"]:
             ref = reference(Path(photo["src"]), (v["width"], v["height"]))
@@ -432,10 +443,21 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 3) if a and b else None
 
 
+def _x(ratio: float | None) -> str:
+    return "n/a" if ratio is None else f"{ratio:.2f}"
+
+
 def sharp_section(
-    sharp_dir: str | None, photo_rows: list[dict], srcs: list[Path], batch: list[Path],
-    work: Path, repeats: int, settings, pool: dict | None,
+    sharp_dir: str | None,
+    photo_rows: list[dict],
+    srcs: list[Path],
+    batch: list[Path],
+    work: Path,
+    repeats: int,
+    settings,
+    pool: dict | None,
 ) -> dict:
+    """sharp at its defaults and tuned like ours, on the same files, with the ratios Pillow/sharp."""
     folder, why = find_sharp(sharp_dir)
     if folder is None:
         return {"skipped": why}
@@ -453,7 +475,8 @@ def sharp_section(
         for row, theirs in zip(photo_rows, report["photos"], strict=True):
             theirs["pillow_over_sharp"] = _ratio(row["cold_seconds"], theirs["seconds"])
         if pool and report.get("batch"):
-            report["batch"]["pillow_over_sharp"] = _ratio(pool["seconds_per_photo"], report["batch"]["seconds_per_photo"])
+            theirs = report["batch"]
+            theirs["pillow_over_sharp"] = _ratio(pool["seconds_per_photo"], theirs["seconds_per_photo"])
         section[name] = report
     return section
 
@@ -515,7 +538,9 @@ def run(
             progressive = replace(settings, jpeg_progressive=True)
             report["pool_progressive"] = time_pool(batch, work, pool_repeats, progressive, workers)
         report["sharp"] = (
-            sharp_section(sharp_dir, report["photos"], srcs, batch, work, max(3, repeats // 2), settings, report["pool"])
+            sharp_section(
+                sharp_dir, report["photos"], srcs, batch, work, max(3, repeats // 2), settings, report["pool"]
+            )
             if sharp
             else {"skipped": "--no-sharp"}
         )
@@ -544,10 +569,10 @@ def _print_photo(p: dict) -> None:
         )
     d = p["webp_vs_default"]
     rows = ", ".join(f"{r['width']}: {100 * (r['bytes'] / r['default_bytes'] - 1):+.1f}%" for r in d["rows"])
-    equal = f"{d['equal_psnr_pct']:+.1f}%" if d["equal_psnr_pct"] is not None else "n/a"
     print(
-        f"  WebP method {d['method']} vs Pillow's default 4, same pixels: {d['same_quality_setting_pct']:+.1f}% "
-        f"bytes at the same quality setting q{d['quality']} ({rows}); {equal} at equal PSNR"
+        f"  WebP method {d['method']} vs Pillow's default 4, same pixels: "
+        f"{d['same_quality_setting_pct']:+.1f}% bytes at the same quality setting q{d['quality']} ({rows}); "
+        f"{d['equal_psnr_pct']:+.1f}% at equal PSNR"
     )
 
 
@@ -566,7 +591,8 @@ def _print_encoders(enc: dict, method: int) -> None:
     chosen, default = enc["webp"][method], enc["webp"][4]
     print(
         f"  webp method {method} vs Pillow's default 4 at q{chosen['quality']}: "
-        f"{default['ms'] / chosen['ms']:.1f}× faster, {100 * (chosen['bytes'] / default['bytes'] - 1):+.1f}% "
+        f"{default['ms'] / chosen['ms']:.1f}× faster, "
+        f"{100 * (chosen['bytes'] / default['bytes'] - 1):+.1f}% "
         f"bytes, {chosen['psnr'] - default['psnr']:+.2f} dB"
     )
     eq = enc["webp_equal_psnr"]
@@ -590,7 +616,8 @@ def _print_sharp(section: dict, photo_rows: list[dict]) -> None:
     if "skipped" in section:
         print(f"\nsharp: skipped — {section['skipped']}")
         return
-    for name, label in (("default", "idiomatic clone() per file, its defaults"), ("tuned", "decode once, chained")):
+    labels = {"default": "idiomatic clone() per file, its defaults", "tuned": "decode once, chained"}
+    for name, label in labels.items():
         s = section[name]
         effort = s["settings"]["webpEffort"]
         print(
@@ -603,12 +630,12 @@ def _print_sharp(section: dict, photo_rows: list[dict]) -> None:
             ours = sum(v["bytes"] for v in row["variants"] if v["format"] == "webp")
             print(
                 f"  {w}×{h}: {theirs['seconds']:.3f} s/photo wall (CPU {theirs['cpu_seconds']:.3f} s); "
-                f"Pillow/sharp {theirs['pillow_over_sharp']:.2f}; sharp WebP {webp:,} B vs ours {ours:,} B"
+                f"Pillow/sharp {_x(theirs['pillow_over_sharp'])}; sharp WebP {webp:,} B vs ours {ours:,} B"
             )
         if b := s.get("batch"):
             print(
                 f"  batch of {b['photos']}: {b['seconds_per_photo']:.3f} s/photo wall (CPU "
-                f"{b['cpu_per_photo']:.3f} s); Pillow/sharp {b['pillow_over_sharp']:.2f}"
+                f"{b['cpu_per_photo']:.3f} s); Pillow/sharp {_x(b.get('pillow_over_sharp'))}"
             )
 
 
@@ -642,13 +669,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the result dict as JSON")
     parser.add_argument("--webp-method", type=int, default=photos.WEBP_METHOD)
     parser.add_argument("--resample", default=photos.RESAMPLE, choices=("bilinear", "bicubic", "lanczos"))
-    parser.add_argument("--progressive", action=argparse.BooleanOptionalAction, default=photos.JPEG_PROGRESSIVE,
-                        help="progressive JPEG derivatives")
-    parser.add_argument("--sharp-dir", help="folder whose node_modules holds sharp (default: $STORYWALL_SHARP_DIR, "
-                        "then the project root)")
+    parser.add_argument(
+        "--progressive",
+        action=argparse.BooleanOptionalAction,
+        default=photos.JPEG_PROGRESSIVE,
+        help="progressive JPEG derivatives",
+    )
+    parser.add_argument(
+        "--sharp-dir",
+        help="folder whose node_modules holds sharp (default: $STORYWALL_SHARP_DIR, then the project root)",
+    )
     parser.add_argument("--no-sharp", action="store_true", help="skip the sharp reference")
-    parser.add_argument("--settle", type=float, default=30.0,
-                        help="seconds to wait for an idle CPU before each timed run (0 = never wait)")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=30.0,
+        help="seconds to wait for an idle CPU before each timed run (0 = never wait)",
+    )
     args = parser.parse_args(argv)
     settings = photos.DerivativeSettings(
         webp_method=args.webp_method, resample=args.resample, jpeg_progressive=args.progressive

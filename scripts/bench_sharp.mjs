@@ -1,6 +1,6 @@
 // Reference for scripts/bench_photos.py: the same 6 derivatives made with sharp (libvips).
 //
-//   node scripts/bench_sharp.mjs [--sharp-dir DIR] [--repeats 5] [--mode clone|chain]
+//   node scripts/bench_sharp.mjs [--sharp-dir DIR] [--repeats 5] [--mode clone|chain] [--concurrency N]
 //        [--webp-effort 4] [--webp-quality 80] [--jpeg-quality 82] [--widths 480,960,1600]
 //        [--batch a.jpg,b.jpg,...] [--settle SECONDS] --out DIR photo.jpg [photo.jpg ...]
 //
@@ -24,6 +24,7 @@ for (let i = 2; i < process.argv.length; i++) {
 }
 const require = createRequire(path.join(path.resolve(args.sharpDir || "."), "noop.js"));
 const sharp = require("sharp");
+if (args.concurrency !== undefined) sharp.concurrency(Number(args.concurrency));  // libvips threads per image; sharp defaults to 1 on glibc
 const widths = args.widths.split(",").map(Number);
 const repeats = Number(args.repeats);
 
@@ -69,13 +70,16 @@ const cpuSeconds = () => { const u = process.cpuUsage(); return (u.user + u.syst
 
 // Like bench_photos.py: wait (at most --settle seconds) for the CPUs to be >= 90% idle.
 const cpuTicks = () => readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+let busyRuns = 0, runs = 0;
 function settle() {
+  runs++;
   const deadline = Date.now() + 1000 * Number(args.settle || 0);
-  while (Date.now() < deadline) {
+  for (;;) {
     let a, b;
     try { a = cpuTicks(); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300); b = cpuTicks(); } catch { return; }
     const d = b.map((x, i) => x - a[i]);
     if ((d[3] + d[4]) / Math.max(1, d.reduce((x, y) => x + y, 0)) >= 0.9) return;
+    if (Date.now() >= deadline) { busyRuns++; return; }
   }
 }
 
@@ -107,4 +111,5 @@ if (args.batch) {
   report.batch = { photos: batch.length, seconds_per_photo: median(runs.map((r) => r.wall)) / batch.length,
     cpu_per_photo: median(runs.map((r) => r.cpu)) / batch.length };
 }
+Object.assign(report, { busy_runs: busyRuns, runs });
 console.log(JSON.stringify(report));

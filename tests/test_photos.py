@@ -10,6 +10,7 @@ import os
 import pickle
 import re
 import statistics
+import threading
 import time
 from pathlib import Path
 
@@ -343,6 +344,126 @@ def test_settings_are_validated():
     with pytest.raises(SettingsError):
         DerivativeSettings(formats=("gif",))
     assert DerivativeSettings(widths=(960, 480, 480), formats=("jpg",)).widths == (480, 960)
+
+
+# --- speed: threads, filters, progressive ------------------------------------------------
+
+
+def _textured_jpeg(path: Path, size=(1200, 800)) -> Path:
+    """Detail everywhere (so encoders and filters have something to differ on)."""
+    img = make.quadrants(size)
+    noise = Image.effect_noise(size, 40).convert("RGB")
+    Image.blend(img, noise, 0.3).save(path, "JPEG", quality=90)
+    return path
+
+
+def _file_bytes(result: PhotoResult, out: Path) -> dict[str, bytes]:
+    return {name: (out / name).read_bytes() for name in result.files()}
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_threaded_encoding_writes_the_same_bytes_as_one_thread(tmp_path, monkeypatch, progressive):
+    src = _textured_jpeg(tmp_path / "t.jpg")
+    settings = DerivativeSettings(widths=(200, 480, 1000), jpeg_progressive=progressive)
+    made = {}
+    for threads in (1, 4):
+        monkeypatch.setattr(photos, "_photo_threads", threads)
+        out = tmp_path / f"out{threads}"
+        made[threads] = (photos.make_derivatives(src, out, settings=settings), out)
+    (one, one_dir), (four, four_dir) = made[1], made[4]
+    assert one == four
+    assert _file_bytes(one, one_dir) == _file_bytes(four, four_dir)
+    assert not [p for p in four_dir.iterdir() if p.name.startswith(".")], "temp files left behind"
+
+
+def test_encodes_run_in_threads_when_there_are_cpus(tmp_path, monkeypatch):
+    seen = []
+    real = photos._save_pixels
+    monkeypatch.setattr(photos, "_photo_threads", 2)
+    monkeypatch.setattr(
+        photos, "_save_pixels", lambda *a, **k: seen.append(threading.current_thread().name) or real(*a, **k)
+    )
+    result, _ = make_set(_textured_jpeg(tmp_path / "t.jpg"), tmp_path)
+    assert len(seen) == len(result.variants) == 6
+    assert all(name.startswith("storywall-photo") for name in seen)
+    monkeypatch.setattr(photos, "_photo_threads", 1)
+    seen.clear()
+    make_set(_textured_jpeg(tmp_path / "u.jpg"), tmp_path)
+    assert set(seen) == {threading.current_thread().name}
+
+
+def test_a_failing_threaded_encode_raises_and_leaves_no_temp_files(tmp_path, monkeypatch):
+    real = photos._save_pixels
+
+    def disk_full(img, fmt, settings, fp):
+        if fmt == "jpeg" and img.width == 32:
+            raise OSError(28, "No space left on device")
+        return real(img, fmt, settings, fp)
+
+    monkeypatch.setattr(photos, "_photo_threads", 3)
+    monkeypatch.setattr(photos, "_save_pixels", disk_full)
+    out = tmp_path / "out"
+    with pytest.raises(OSError, match="No space"):
+        photos.make_derivatives(_textured_jpeg(tmp_path / "t.jpg", (64, 48)), out, settings=SMALL)
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_progressive_jpeg_setting_is_honoured(tmp_path):
+    src = _textured_jpeg(tmp_path / "p.jpg")
+    for progressive in (False, True):
+        settings = DerivativeSettings(widths=(480,), jpeg_progressive=progressive)
+        result, out = make_set(src, tmp_path / str(progressive), settings=settings)
+        with Image.open(out / result.variant("jpeg").filename) as img:
+            assert bool(img.info.get("progressive")) is progressive
+    assert photos.JPEG_PROGRESSIVE is False  # the default: see scripts/bench_photos.py for the cost
+
+
+def test_chained_steps_use_box_for_bilinear_and_the_same_filter_otherwise():
+    img = Image.effect_noise((160, 120), 50).convert("RGB")
+    size = (100, 75)
+    box = img.resize(size, Image.Resampling.BOX)
+    bilinear = img.resize(size, Image.Resampling.BILINEAR)
+    assert photos._shrink(img, size, "bilinear", chained=True).tobytes() == box.tobytes()
+    assert photos._shrink(img, size, "bilinear").tobytes() == bilinear.tobytes()
+    lanczos = img.resize(size, Image.Resampling.LANCZOS)
+    assert photos._shrink(img, size, "lanczos", chained=True).tobytes() == lanczos.tobytes()
+    assert photos._shrink(img, (80, 60), "bilinear", chained=True).tobytes() == img.reduce(2).tobytes()
+
+
+def test_pool_workers_get_their_thread_share(monkeypatch):
+    calls = []
+    monkeypatch.setattr(photos, "_photo_threads", 0)
+    monkeypatch.setattr(photos, "_keep_freed_memory", lambda: calls.append(1))
+    photos._worker_init(1)
+    assert photos._threads_for(6) == 1 and calls == [1]
+    monkeypatch.setattr(photos, "_photo_threads", 0)
+    assert photos._threads_for(6) == min(6, os.cpu_count() or 1) and photos._threads_for(1) == 1
+
+
+def test_process_many_submits_largest_first_and_answers_in_job_order(tmp_path, monkeypatch):
+    sizes = [(40, 20), (200, 100), (90, 45)]
+    srcs = [make.jpeg(tmp_path / f"s{i}.jpg", make.quadrants(size)) for i, size in enumerate(sizes)]
+    cache_dir = str(tmp_path / "cache")
+    jobs = [PhotoJob(str(s), cache_dir, settings=SMALL) for s in srcs]
+    submitted = []
+
+    class Recorder:  # a ProcessPoolExecutor that runs each job at once, in order of submission
+        def __init__(self, *args, **kwargs):
+            kwargs["initializer"](*kwargs["initargs"])
+
+        def submit(self, fn, job):
+            submitted.append(job.src)
+            return photos._InlineExecutor().submit(fn, job)
+
+        def shutdown(self, **kwargs):
+            pass
+
+    monkeypatch.setattr(photos, "ProcessPoolExecutor", Recorder)
+    monkeypatch.setattr(photos, "_keep_freed_memory", lambda: None)
+    results = photos.process_many(jobs, workers=2, progress=False)
+    by_size = sorted(srcs, key=lambda s: s.stat().st_size, reverse=True)
+    assert submitted == [str(s) for s in by_size]
+    assert [(r.width, r.height) for r in results] == sizes
 
 
 # --- intake -----------------------------------------------------------------------------
