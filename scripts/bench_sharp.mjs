@@ -24,10 +24,18 @@ for (let i = 2; i < process.argv.length; i++) {
 }
 const require = createRequire(path.join(path.resolve(args.sharpDir || "."), "noop.js"));
 const sharp = require("sharp");
-if (args.concurrency !== undefined) sharp.concurrency(Number(args.concurrency));  // libvips threads per image; sharp defaults to 1 on glibc
+// libvips threads per image (sharp defaults to 1 on glibc without jemalloc)
+if (args.concurrency !== undefined) sharp.concurrency(Number(args.concurrency));
 const widths = args.widths.split(",").map(Number);
 const repeats = Number(args.repeats);
 
+const webp = { quality: Number(args.webpQuality), effort: Number(args.webpEffort) };
+const jpeg = { quality: Number(args.jpegQuality) };
+function encode(pipeline, format, file) {
+  const out = format === "webp" ? file("webp") : file("jpg");
+  const encoded = format === "webp" ? pipeline.webp(webp) : pipeline.jpeg(jpeg);
+  return encoded.toFile(out).then((info) => ({ ...info, format, file: out }));
+}
 const upright = (p) => (typeof p.autoOrient === "function" ? p.autoOrient() : p.rotate());
 
 let derive = async function deriveClones(src, outDir) {
@@ -37,10 +45,7 @@ let derive = async function deriveClones(src, outDir) {
   for (const w of widths) {
     const resized = oriented.clone().resize({ width: w, withoutEnlargement: true });
     const file = (ext) => path.join(outDir, `${stem}-${w}.${ext}`);
-    jobs.push(resized.clone().webp({ quality: Number(args.webpQuality), effort: Number(args.webpEffort) })
-      .toFile(file("webp")).then((info) => ({ ...info, format: "webp", file: file("webp") })));
-    jobs.push(resized.clone().jpeg({ quality: Number(args.jpegQuality) })
-      .toFile(file("jpg")).then((info) => ({ ...info, format: "jpeg", file: file("jpg") })));
+    jobs.push(encode(resized.clone(), "webp", file), encode(resized.clone(), "jpeg", file));
   }
   return Promise.all(jobs);
 };
@@ -55,10 +60,7 @@ async function deriveChain(src, outDir) {
       .toBuffer({ resolveWithObject: true });
     const raw = { width: info.width, height: info.height, channels: info.channels };
     const file = (ext) => path.join(outDir, `${stem}-${w}.${ext}`);
-    jobs.push(sharp(data, { raw }).webp({ quality: Number(args.webpQuality), effort: Number(args.webpEffort) })
-      .toFile(file("webp")).then((i) => ({ ...i, format: "webp", file: file("webp") })));
-    jobs.push(sharp(data, { raw }).jpeg({ quality: Number(args.jpegQuality) })
-      .toFile(file("jpg")).then((i) => ({ ...i, format: "jpeg", file: file("jpg") })));
+    jobs.push(encode(sharp(data, { raw }), "webp", file), encode(sharp(data, { raw }), "jpeg", file));
     prev = { data, raw };
   }
   return Promise.all(jobs);
@@ -69,14 +71,16 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.
 const cpuSeconds = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 
 // Like bench_photos.py: wait (at most --settle seconds) for the CPUs to be >= 90% idle.
-const cpuTicks = () => readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
-let busyRuns = 0, runs = 0;
+const cpuTicks = () =>
+  readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+let busyRuns = 0, settled = 0;
 function settle() {
-  runs++;
+  settled++;
   const deadline = Date.now() + 1000 * Number(args.settle || 0);
   for (;;) {
     let a, b;
-    try { a = cpuTicks(); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300); b = cpuTicks(); } catch { return; }
+    try { a = cpuTicks(); sleep(300); b = cpuTicks(); } catch { return; }
     const d = b.map((x, i) => x - a[i]);
     if ((d[3] + d[4]) / Math.max(1, d.reduce((x, y) => x + y, 0)) >= 0.9) return;
     if (Date.now() >= deadline) { busyRuns++; return; }
@@ -91,25 +95,30 @@ async function timed(fn) {
 }
 
 const outRoot = path.resolve(args.out || ".");
-const report = { sharp: sharp.versions.sharp, vips: sharp.versions.vips, concurrency: sharp.concurrency(),
-  threadpool: Number(process.env.UV_THREADPOOL_SIZE || 4), settings: { ...args, sharpDir: undefined }, photos: [] };
+const freshDir = (prefix) => mkdtempSync(path.join(outRoot, prefix));
+const report = {
+  sharp: sharp.versions.sharp, vips: sharp.versions.vips, concurrency: sharp.concurrency(),
+  threadpool: Number(process.env.UV_THREADPOOL_SIZE || 4), settings: { ...args, sharpDir: undefined }, photos: [],
+};
 for (const src of photos) {
-  await derive(src, mkdtempSync(path.join(outRoot, "sharp-")));  // warm up
+  await derive(src, freshDir("sharp-"));  // warm up
   const runs = [];
-  for (let r = 0; r < repeats; r++) runs.push(await timed(() => derive(src, mkdtempSync(path.join(outRoot, "sharp-")))));
-  const variants = runs[0].value.map((v) => ({ width: v.width, height: v.height, format: v.format,
-    bytes: statSync(v.file).size, file: v.file }));
-  report.photos.push({ src, seconds: median(runs.map((r) => r.wall)), cpu_seconds: median(runs.map((r) => r.cpu)), variants });
+  for (let r = 0; r < repeats; r++) runs.push(await timed(() => derive(src, freshDir("sharp-"))));
+  const variants = runs[0].value.map((v) => (
+    { width: v.width, height: v.height, format: v.format, bytes: statSync(v.file).size, file: v.file }));
+  const [seconds, cpu] = [median(runs.map((r) => r.wall)), median(runs.map((r) => r.cpu))];
+  report.photos.push({ src, seconds, cpu_seconds: cpu, variants });
 }
 if (args.batch) {
   const batch = args.batch.split(",");
   const runs = [];
-  for (let r = 0; r < Math.max(1, Math.floor(repeats / 2)); r++) {
-    const dir = mkdtempSync(path.join(outRoot, "sharp-batch-"));
+  for (let r = 0; r < repeats; r++) {
+    const dir = freshDir("sharp-batch-");
     runs.push(await timed(() => Promise.all(batch.map((src) => derive(src, dir)))));
   }
-  report.batch = { photos: batch.length, seconds_per_photo: median(runs.map((r) => r.wall)) / batch.length,
-    cpu_per_photo: median(runs.map((r) => r.cpu)) / batch.length };
+  const n = batch.length;
+  report.batch = { photos: n, seconds_per_photo: median(runs.map((r) => r.wall)) / n,
+    cpu_per_photo: median(runs.map((r) => r.cpu)) / n };
 }
-Object.assign(report, { busy_runs: busyRuns, runs });
+Object.assign(report, { busy_runs: busyRuns, runs: settled });
 console.log(JSON.stringify(report));
