@@ -12,7 +12,6 @@ import hashlib
 import logging
 import os
 import shutil
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,18 +135,12 @@ def index_search(output_dir: Path) -> None:
 
 
 def _swap_in(tmp: Path, final: Path) -> None:
-    """Rename the new site into place; the old one is deleted in the background."""
+    """Rename the new site into place, then delete the old one."""
     old = final.with_name(f".{final.name}.old-{os.getpid()}")
     if final.exists():
         os.replace(final, old)
     os.replace(tmp, final)
-    threading.Thread(target=shutil.rmtree, args=(old, True), daemon=True).start()
-
-
-def _remove_leftovers(final: Path) -> None:
-    """Old outputs a previous process did not finish deleting."""
-    for old in final.parent.glob(f".{final.name}.old-*"):
-        shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def build(site_dir: Path | str = ".", output: Path | str | None = None, *, strict: bool = False,
@@ -169,7 +162,6 @@ def build(site_dir: Path | str = ".", output: Path | str | None = None, *, stric
     site.problems += views.stale_figure_problems(
         site.initiatives.values(), dt.date.today(), sw.figure_max_age_days, site_dir)
     settings["STORYWALL_CHECKED"] = True
-    _remove_leftovers(final)
     tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     settings["OUTPUT_PATH"] = str(tmp)
