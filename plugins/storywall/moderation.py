@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from . import checks, content, frontmatter, schema
+from . import checks, content, frontmatter, schema, supporters
 from .errors import ProblemsFound, Problem, StoryWallError
 
 DECISIONS_DB = "moderation.sqlite"
@@ -443,8 +443,11 @@ def approve(site_dir: Path, content_dir: Path, sub_id: str, *, slug: str | None 
     stories_dir.mkdir(parents=True, exist_ok=True)
     os.rename(folder, target)  # atomic: until index.md is rewritten it is still 'pending'
     _write_atomic(target / content.STORY_FILE, new)
-    record(private or private_dir(site_dir), Decision(
-        id=story.id or sub_id, slug=slug, action="approve", moderator=moderator, at=_now()))
+    at = _now()
+    store_dir = private or private_dir(site_dir)
+    record(store_dir, Decision(id=story.id or sub_id, slug=slug, action="approve",
+                               moderator=moderator, at=at))
+    supporters.record_decision(store_dir, story.id or sub_id, "approve", at=at)
     return Approval(id=sub_id, slug=slug, path=target, title=story.title, moderator=moderator,
                     on=today, warnings=tuple(warnings), changed=(folder, target))
 
@@ -485,9 +488,11 @@ def reject(site_dir: Path, sub_id: str, code: str, *, moderator: str, note: str 
     trash = folder.with_name(f".rejected-{sub_id}-{os.getpid()}")
     os.rename(folder, trash)  # gone from the inbox at once, even if deleting is slow
     shutil.rmtree(trash)
-    record(private or private_dir(site_dir), Decision(
-        id=str(story_id), action="reject", reason_code=code, note=note.strip(),
-        moderator=moderator, at=_now()))
+    at = _now()
+    store_dir = private or private_dir(site_dir)
+    record(store_dir, Decision(id=str(story_id), action="reject", reason_code=code,
+                               note=note.strip(), moderator=moderator, at=at))
+    supporters.record_decision(store_dir, str(story_id), "reject", at=at, reason_code=code)
     return Rejection(id=sub_id, code=code, reason=reason, changed=(folder,))
 
 

@@ -15,6 +15,10 @@ from typing import Any, Mapping
 from .errors import SettingsError
 
 
+GIFT_COLUMNS = ("gift_id", "email", "phone", "first_name", "initiative", "date", "contact_ok",
+                "channel")
+
+
 def _setting(default: Any, help: str, **kw) -> Any:
     if isinstance(default, (list, dict, set)):
         raise TypeError("use tuples for defaults")
@@ -38,6 +42,22 @@ class Settings:
         220, "Length of the opening lines shown on a story card when it has no quote.",
         minimum=40)
 
+    mail_batch_limit: int = _setting(
+        200, "Most messages notify and invite send in one run; the rest wait for the next "
+        "run.", minimum=1)
+    mail_pause_seconds: float = _setting(
+        1.0, "Pause between two messages, in seconds (keeps a big campaign under the "
+        "provider's rate limit).", minimum=0)
+
+    phone_country_code: str = _setting(
+        "", "Country calling code for phone numbers written without one (\"44\" turns "
+        "07700 900123 into +447700900123); empty: numbers must start with + or 00.")
+    gift_columns: tuple = _setting(
+        (), "Column names of your donation platform's gift export, for "
+        "storywall invite: {\"email\": \"Email Address\", …}; unnamed ones keep the default "
+        "names (gift_id, email, phone, first_name, initiative, date, contact_ok, channel).",
+        keys=GIFT_COLUMNS)
+
     photo_widths: tuple = _setting(
         (480, 960, 1600), "Widths in px of the photo derivatives (each in WebP and JPEG; "
         "never upscaled).")
@@ -46,6 +66,10 @@ class Settings:
     max_photo_pixels: int = _setting(
         50_000_000, "Largest photo accepted, in pixels (default 50 MP; a decompression-bomb "
         "guard).", minimum=1)
+
+    def gift_column(self, name: str) -> str:
+        """The export's column for one of GIFT_COLUMNS (renamed by gift_columns, or its own)."""
+        return dict(self.gift_columns).get(name, name)
 
     @classmethod
     def help(cls) -> dict[str, str]:
@@ -58,6 +82,23 @@ def _check_type(name: str, value: Any, f: dataclasses.Field) -> Any:
     if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise SettingsError(f"pelicanconf.py: STORYWALL['{name}']: must be a whole number, "
                             f"not {value!r}")
+    if f.metadata.get("keys"):  # a dict in pelicanconf.py, kept as sorted (key, value) pairs
+        if not isinstance(value, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) and v.strip()
+                for k, v in value.items()):
+            raise SettingsError(f"pelicanconf.py: STORYWALL['{name}']: must be a dict of "
+                                "names, e.g. {\"email\": \"Email Address\"}")
+        allowed = f.metadata.get("keys")
+        unknown = sorted(set(value) - set(allowed or value))
+        if unknown:
+            raise SettingsError(f"pelicanconf.py: STORYWALL['{name}']: unknown column "
+                                f"{unknown[0]!r} — use some of: " + ", ".join(allowed))
+        return tuple(sorted((k, v.strip()) for k, v in value.items()))
+    if expected is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SettingsError(f"pelicanconf.py: STORYWALL['{name}']: must be a number, "
+                                f"not {value!r}")
+        value = float(value)
     if expected is str and not isinstance(value, str):
         raise SettingsError(f"pelicanconf.py: STORYWALL['{name}']: must be text, not {value!r}")
     if expected is tuple:

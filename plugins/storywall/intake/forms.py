@@ -22,7 +22,9 @@ import yaml
 from .. import schema
 from . import limits
 
-TEXT_FIELDS = ("kind", "rating", "initiative", "title", "story", "author", "email")
+TEXT_FIELDS = ("kind", "rating", "initiative", "title", "story", "author", "email", "phone",
+               "channel", "invite")
+CHANNELS = ("email", "sms")
 CHECKBOXES = ("consent_publish", "consent_photos", "consent_contact")
 HONEYPOT = "website"
 PHOTO_FIELD = "photo_{}"
@@ -37,6 +39,8 @@ LABELS = {
     "story": "Your story",
     "author": "Your name as shown",
     "email": "E-mail address",
+    "phone": "Mobile number",
+    "channel": "How we tell you",
     "consent_publish": "Permission to publish",
     "consent_photos": "Permission to publish photos",
     "consent_contact": "Permission to contact you",
@@ -69,6 +73,9 @@ class Draft:
     story: str = ""
     author: str = ""
     email: str = ""
+    phone: str = ""  # private, like the e-mail address
+    channel: str = ""  # email | sms: how the supporter wants to hear from us
+    invite: str = ""  # the token of the invitation link the supporter followed
     consent_publish: bool = False
     consent_photos: bool = False
     consent_contact: bool = False
@@ -185,7 +192,7 @@ def plain_message(problem, name: str) -> str:
 
 
 def validate(draft: Draft, initiatives: Collection[str] | None, today: dt.date,
-             sub_id: str = "2000-01-01-preview") -> list[FieldError]:
+             sub_id: str = "2000-01-01-preview", country_code: str = "") -> list[FieldError]:
     """Every rule, as per-field messages: the schema's, then the intake's own policy."""
     text = document(front_matter(draft, sub_id, today), draft.story)
     _, problems = schema.parse_story(Path("submission/index.md"), text=text,
@@ -201,24 +208,51 @@ def validate(draft: Draft, initiatives: Collection[str] | None, today: dt.date,
             continue
         seen.add(name)
         errors.append(FieldError(name, plain_message(problem, name), problem.code or "invalid"))
-    errors += _policy(draft, seen)
+    errors += _policy(draft, seen, country_code)
     return errors
 
 
-def _policy(draft: Draft, seen: set[str]) -> list[FieldError]:
+def _policy(draft: Draft, seen: set[str], country_code: str = "") -> list[FieldError]:
     """Rules of the form itself, not of the story file."""
     errors = []
     if not draft.consent_publish and "consent_publish" not in seen:
         errors.append(FieldError("consent_publish", "Tick this box so that we may publish your "
                                  "story on the wall. Without it we cannot use it.", "no-consent"))
-    if draft.email:
-        if len(draft.email) > limits.EMAIL_MAX_CHARS or not EMAIL_RE.match(draft.email):
-            errors.append(FieldError("email", "This does not look like an e-mail address. "
-                                     "Check it, or leave the box empty.", "bad-email"))
-        elif not draft.consent_contact:
-            errors.append(FieldError("consent_contact", "Tick this box if we may e-mail you, "
-                                     "or leave the e-mail address empty.", "email-without-consent"))
-    elif draft.consent_contact:
+    errors += _contact_policy(draft, country_code)
+    return errors
+
+
+def _contact_policy(draft: Draft, country_code: str = "") -> list[FieldError]:
+    """An address only with consent; consent needs an address on the chosen channel."""
+    from ..supporters import normalise_phone
+
+    errors = []
+    if draft.email and (len(draft.email) > limits.EMAIL_MAX_CHARS
+                        or not EMAIL_RE.match(draft.email)):
+        errors.append(FieldError("email", "This does not look like an e-mail address. "
+                                 "Check it, or leave the box empty.", "bad-email"))
+    if draft.phone:
+        try:
+            normalise_phone(draft.phone, country_code)
+        except ValueError:
+            errors.append(FieldError("phone", "This does not look like a mobile number. Write "
+                                     "it with the country code (+44 7700 900123), or leave "
+                                     "the box empty.", "bad-phone"))
+    if draft.channel and draft.channel not in CHANNELS:
+        errors.append(FieldError("channel", "Choose e-mail or text message.", "bad-channel"))
+    if errors:
+        return errors
+    if (draft.email or draft.phone) and not draft.consent_contact:
+        errors.append(FieldError("consent_contact", "Tick this box if we may contact you, "
+                                 "or leave the e-mail address and mobile number empty.",
+                                 "email-without-consent"))
+    elif draft.consent_contact and draft.channel == "sms" and not draft.phone:
+        errors.append(FieldError("phone", "Add your mobile number so that we can text you, "
+                                 "or choose e-mail.", "missing-phone"))
+    elif draft.consent_contact and not (draft.email or draft.phone):
         errors.append(FieldError("email", "Add your e-mail address so that we can tell you, "
                                  "or untick the box.", "missing-email"))
+    elif draft.consent_contact and draft.channel == "email" and not draft.email:
+        errors.append(FieldError("email", "Add your e-mail address so that we can tell you, "
+                                 "or choose text message.", "missing-email"))
     return errors

@@ -8,6 +8,7 @@ submission goes through the same checks however it arrived.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -78,6 +79,14 @@ class Intake:
         self.store = store or Store(config.submissions, config.private).open()
         self.git = git
 
+    @functools.cached_property
+    def country_code(self) -> str:
+        """The site's phone_country_code setting (for numbers written without one)."""
+        from .render import _site_context
+
+        return _site_context(str(self.config.site_dir),
+                             str(self.config.content))["STORYWALL_SETTINGS"].phone_country_code
+
     def initiatives(self) -> dict[str, schema.Initiative]:
         found, _ = content.load_initiatives(self.config.content, self.config.site_dir)
         return found
@@ -121,7 +130,7 @@ class Intake:
                                              f"{self.config.max_photos} photos.",
                                              "too-many-photos")])
         known = self.initiatives()
-        errors = forms.validate(draft, set(known), today)
+        errors = forms.validate(draft, set(known), today, country_code=self.country_code)
         if errors:
             raise Rejected(422, errors[0].code, "Please check the marked fields.", errors)
         try:
@@ -143,6 +152,7 @@ class Intake:
                 digest = self.content_hash(draft, hashes)
                 first = store.reserve(sub_id, draft.source, digest, email=draft.email,
                                       contact_ok=draft.consent_contact,
+                                      supporter=self._supporter(draft),
                                       consent={"publish": draft.consent_publish,
                                                "photos": draft.consent_photos,
                                                "contact": draft.consent_contact},
@@ -168,6 +178,17 @@ class Intake:
             self.git.enqueue(sub_id)
         warnings = [p.message for p in problems if not p.is_error]
         return Accepted(sub_id, draft.initiative, warnings=warnings)
+
+    def _supporter(self, draft: forms.Draft) -> dict:
+        """Who sent it, for the private journey (normalised; validate() checked them)."""
+        from ..supporters import normalise_email, normalise_phone
+
+        return {"email": normalise_email(draft.email),
+                "phone": normalise_phone(draft.phone, self.country_code),
+                "channel": draft.channel or ("sms" if draft.phone and not draft.email
+                                             else "email"),
+                "name": draft.author, "invite": draft.invite, "initiative": draft.initiative,
+                "contact_ok": draft.consent_contact}
 
     def _photos(self, draft: forms.Draft, staging) -> dict[int, str]:
         files, errors = {}, []

@@ -82,11 +82,17 @@ def warm(cfg) -> None:
     _env(str(cfg.theme))
 
 
-def form_context(app, draft: forms.Draft | None, errors, summary: str) -> dict:
-    intake = app.extensions["storywall_intake"]
-    cfg = intake.config
+def page_context(app) -> dict:
+    """What the theme's base.html needs: SITENAME, SITEURL, the nav pages, settings."""
+    cfg = app.extensions["storywall_intake"].config
     ctx = dict(_site_context(str(cfg.site_dir), str(cfg.content)))
     ctx["SITEURL"] = ctx["STORYWALL_BASE_URL"] = cfg.site_url.rstrip("/")
+    return ctx
+
+
+def form_context(app, draft: forms.Draft | None, errors, summary: str) -> dict:
+    intake = app.extensions["storywall_intake"]
+    ctx = page_context(app)
     ctx["initiatives"] = [views.InitiativeView(initiative=i, body_html="", figures=[])
                           for i in sorted(intake.initiatives().values(), key=lambda i: i.title)]
     values = draft.values() if draft else {}
@@ -110,6 +116,36 @@ def render_form(app, draft: forms.Draft | None, errors, summary: str) -> str:
             logger.exception("storywall.intake: the theme's share.html failed; "
                              "answering with the plain page")
     return jinja2.Environment(autoescape=True).from_string(FALLBACK).render(ctx)
+
+
+def render_unsubscribe(app, state: str, token: str) -> str:
+    """The theme's unsubscribe.html (or a plain page): state is ask | done | unknown."""
+    cfg = app.extensions["storywall_intake"].config
+    ctx = {**page_context(app), "state": state, "action": f"/unsubscribe/{token}",
+           "page": _Page("Unsubscribe", "", "unsubscribe", "unsubscribe")}
+    env = _env(str(cfg.theme))
+    if env is not None:
+        try:
+            return env.get_template("unsubscribe.html").render(ctx)
+        except jinja2.TemplateNotFound:
+            pass
+        except Exception:  # noqa: BLE001 - a theme bug must not stop an unsubscription
+            logger.exception("storywall.intake: the theme's unsubscribe.html failed")
+    return jinja2.Environment(autoescape=True).from_string(UNSUBSCRIBE_FALLBACK).render(ctx)
+
+
+UNSUBSCRIBE_FALLBACK = """<!doctype html>
+<html lang="{{ DEFAULT_LANG }}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex"><title>Unsubscribe — {{ SITENAME }}</title></head>
+<body><main><h1>Unsubscribe</h1>
+{% if state == 'done' %}<p>You are unsubscribed. We will not write to you again.</p>
+{% elif state == 'unknown' %}<p>This unsubscribe link is not valid. If you keep getting
+messages from us, reply to one of them and we will stop.</p>
+{% else %}<p>Stop all messages from {{ SITENAME }}?</p>
+<form method="post" action="{{ action }}"><button type="submit">Unsubscribe</button></form>
+{% endif %}</main></body></html>
+"""
 
 
 # Used only when the theme has no share.html (or it fails): the same fields, plain.

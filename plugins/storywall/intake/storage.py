@@ -26,6 +26,7 @@ import threading
 import time
 from pathlib import Path
 
+from .. import supporters
 from ..errors import StoryWallError
 from .limits import STAGING_MAX_AGE_SECONDS
 
@@ -173,6 +174,7 @@ class Store:
         try:
             con.execute("PRAGMA journal_mode = WAL")
             con.executescript(SCHEMA)
+            con.executescript(supporters.SCHEMA)
         finally:
             con.close()
         with contextlib.suppress(OSError):
@@ -235,7 +237,7 @@ class Store:
 
     def reserve(self, sub_id: str, source: str, content_hash: str, *, email: str,
                 contact_ok: bool, consent: dict, wording: str,
-                duplicate_window: float = 0) -> str | None:
+                duplicate_window: float = 0, supporter: dict | None = None) -> str | None:
         """Record the private parts before the folder becomes visible (state 'staged').
 
         In the same transaction: when a complete submission with the same
@@ -259,6 +261,9 @@ class Store:
             if email:
                 con.execute("INSERT INTO contacts VALUES (?, ?, ?, ?)",
                             (sub_id, email, int(contact_ok), now.isoformat()))
+            if supporter:
+                supporters.link_intake(con, sub_id, at=now.replace(microsecond=0).isoformat(),
+                                       **supporter)
         return None
 
     def forget(self, sub_id: str) -> None:
@@ -266,6 +271,7 @@ class Store:
         with contextlib.suppress(sqlite3.Error, OSError):
             with self.db() as con:
                 con.execute("DELETE FROM submissions WHERE id = ?", (sub_id,))
+                supporters.forget_submission(con, sub_id)
 
     def contact(self, sub_id: str) -> dict | None:
         with self.db() as con:

@@ -1,4 +1,4 @@
-"""HTTP adapters: POST /submit, GET /submit, GET /healthz.
+"""HTTP adapters: POST /submit, GET /submit, GET /healthz, /unsubscribe/<token>.
 
 Form posts (no JavaScript) get a 303 redirect to ``/thanks/?id=…``; clients
 that ask for ``Accept: application/json`` get JSON. A rejected form post gets
@@ -24,6 +24,7 @@ logger = logging.getLogger("storywall.intake")
 bp = Blueprint("intake", __name__)
 
 SLOT_RE = re.compile(r"^photo_(\d{1,2})$")
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 BAD_FILENAME_RE = re.compile(r"[/\\\x00-\x1f\x7f]|^\.|\.\.")
 
 
@@ -156,6 +157,25 @@ def preflight():
     return "", 204
 
 
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+def unsubscribe(token: str):
+    """GET asks (mail scanners follow links); POST unsubscribes, also RFC 8058 one-click."""
+    from ..supporters import Supporters
+    from .render import render_unsubscribe
+
+    store = Supporters(_intake().config.private)
+    if request.method == "POST":
+        person = store.unsubscribe(token)
+    else:
+        person = store.by_token(token)
+    state = "unknown" if person is None else ("done" if request.method == "POST" else "ask")
+    if state == "ask" and person.unsubscribed:
+        state = "done"
+    page = render_unsubscribe(current_app, state, token)
+    return current_app.response_class(page, status=404 if person is None else 200,
+                                      mimetype="text/html")
+
+
 @bp.get("/theme/<path:name>")
 def theme_static(name: str):
     """The theme's CSS and JS, for the form page this server renders (dev and errors)."""
@@ -212,6 +232,12 @@ def submit():
     return redirect(thanks, code=303)
 
 
+def _token(value) -> str:
+    """An invitation token as our links carry it (URL-safe base64), else nothing."""
+    value = (value or "").strip()
+    return value if TOKEN_RE.match(value) else ""
+
+
 def draft_from(form, files, max_photos: int):
     """Build a Draft from the parsed request; or a (code, status, message) problem."""
     draft = forms.Draft(
@@ -220,6 +246,9 @@ def draft_from(form, files, max_photos: int):
         title=forms.clean_text(form.get("title")),
         story=forms.clean_text(form.get("story"), multiline=True),
         author=forms.clean_text(form.get("author")), email=forms.clean_text(form.get("email")),
+        phone=forms.clean_text(form.get("phone")),
+        channel=forms.clean_text(form.get("channel")).lower(),
+        invite=_token(form.get("invite")),
         consent_publish=forms.is_checked(form.get("consent_publish")),
         consent_photos=forms.is_checked(form.get("consent_photos")),
         consent_contact=forms.is_checked(form.get("consent_contact")), source="form")

@@ -1,0 +1,42 @@
+"""The commands that close the loop: ``notify`` (and, with them, ``invite`` and ``journey``).
+
+Thin click adapters over :mod:`storywall.notify`; ``storywall.cli`` adds them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .cliutil import Context, handle_errors
+
+dry_run_option = click.option(
+    "--dry-run", "dry_run", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+    help="Write each message to DIR (.eml, .txt for texts) instead of sending; records nothing.")
+limit_option = click.option(
+    "--limit", type=click.IntRange(min=1), metavar="N",
+    help="Send at most N messages this run (default: the mail_batch_limit setting).")
+pause_option = click.option(
+    "--pause", type=click.FloatRange(min=0), metavar="SECONDS",
+    help="Pause between messages (default: the mail_pause_seconds setting).")
+
+
+
+@click.command()
+@dry_run_option
+@limit_option
+@pause_option
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path),
+              help="The built site whose pages are live (default: OUTPUT_PATH).")
+@handle_errors
+def notify(ctx: Context, dry_run: Path | None, limit: int | None, pause: float | None,
+           output: Path | None):
+    """E-mail authors whose story is live, supporters an initiative's new figures, and
+    authors of rejected submissions their reason. Run it after each deploy."""
+    from . import notify as core
+
+    report = core.notify(ctx.site, dry_run=dry_run, limit=limit, pause=pause, output=output)
+    click.echo(report.summary(dry_run is not None))
+    for path in report.written:
+        click.echo(f"  {path}")
