@@ -27,3 +27,30 @@ def minimal_site(tmp_path) -> Path:
     conf = target / "pelicanconf.py"
     conf.write_text(conf.read_text().replace('"../../../theme"', repr(str(ROOT / "theme"))))
     return target
+
+
+@pytest.fixture
+def loop(tmp_path, monkeypatch):
+    """A whole deployment in tmp_path (loopkit.Loop): intake, moderation, build, notify."""
+    from loopkit import Loop
+
+    monkeypatch.delenv("STORYWALL_PRIVATE_DIR", raising=False)
+    return Loop(tmp_path)
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on 127.0.0.1: (inbox, port)."""
+    import mailkit
+
+    with mailkit.smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def sms():
+    """The local stand-in for an SMS gateway: (gateway, url)."""
+    import smskit
+
+    with smskit.sms_gateway() as gateway:
+        yield gateway

@@ -37,7 +37,8 @@ def test_share_page_is_a_plain_accessible_form(built):
     assert form.get("method") == "post" and form.get("action") == "/submit"
     assert form.get("enctype") == "multipart/form-data"
     labels = {label.get("for") for label in doc.iter("label")}
-    for control in form.xpath(".//input[not(@type='radio')] | .//select | .//textarea"):
+    for control in form.xpath(".//input[not(@type='radio') and not(@type='hidden')] | "
+                              ".//select | .//textarea"):
         assert control.get("id") in labels, control.get("name")
         described = control.get("aria-describedby")
         if control.get("name") != "website":

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import sys
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -63,8 +64,14 @@ def read_pelican_settings(site_dir: Path, publish: bool = False, override: dict 
     path = config_path(site_dir, publish)
     cwd = os.getcwd()
     try:
-        os.chdir(site_dir)  # publishconf.py imports pelicanconf from the current folder
-        return read_settings(str(path.resolve()), override=override or {})
+        os.chdir(site_dir)  # publishconf.py imports pelicanconf from the current folder:
+        sys.modules.pop("pelicanconf", None)  # this site's, not one read before
+        sys.path.insert(0, str(Path(site_dir).resolve()))
+        try:
+            return read_settings(str(path.resolve()), override=override or {})
+        finally:
+            sys.path.remove(str(Path(site_dir).resolve()))
+            sys.modules.pop("pelicanconf", None)
     except StoryWallError:
         raise
     except Exception as err:  # the settings file is Python: anything can go wrong in it

@@ -40,3 +40,18 @@ def notify(ctx: Context, dry_run: Path | None, limit: int | None, pause: float |
     click.echo(report.summary(dry_run is not None))
     for path in report.written:
         click.echo(f"  {path}")
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@dry_run_option
+@limit_option
+@pause_option
+@handle_errors
+def invite(ctx: Context, file: Path, dry_run: Path | None, limit: int | None,
+           pause: float | None):
+    """Thank each gift in a donation platform's CSV export and ask for the story."""
+    from . import invite as core
+
+    result = core.invite(ctx.site, file, dry_run=dry_run, limit=limit, pause=pause)
+    click.echo(result.summary(dry_run is not None))

@@ -28,8 +28,8 @@ PREFIX = "storywall.intake: "
 CONSENT_WORDING = {  # as shown on the form; recorded with each consent
     "publish": "You may publish my story on the story wall, under the name I gave.",
     "photos": "You may publish the photos I added, with my story.",
-    "contact": "You may e-mail me when my story is live, and with updates on what the "
-               "initiative achieved. I can unsubscribe at any time.",
+    "contact": "You may contact me (by e-mail or text message) when my story is live, and "
+               "with updates on what the initiative achieved. I can unsubscribe at any time.",
 }
 
 

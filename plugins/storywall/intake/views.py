@@ -148,7 +148,9 @@ def root():
 def form_page():
     from .render import render_form
 
-    return current_app.response_class(render_form(current_app, None, [], ""),
+    draft = forms.Draft(initiative=forms.clean_text(request.args.get("initiative"))[:80],
+                        invite=_token(request.args.get("invite")))  # an invitation link
+    return current_app.response_class(render_form(current_app, draft, [], ""),
                                       mimetype="text/html")
 
 

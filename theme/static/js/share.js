@@ -210,6 +210,8 @@
         if (o.value === q.initiative) select.value = q.initiative;
       });
     }
+    var invite = form.querySelector('input[name="invite"]');
+    if (invite && q.invite && /^[A-Za-z0-9_-]{16,64}$/.test(q.invite)) invite.value = q.invite;
     counters(form);
     kindToggle(form);
     previews(form);
