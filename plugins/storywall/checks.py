@@ -13,7 +13,7 @@ photo limits           everywhere                  error (``PhotoError`` codes)
 photo metadata         submissions/                error ``photo-metadata``
 unlisted photo file    submissions/                warning ``unlisted-photo``
 video limits           everywhere                  error (``video-<VideoError code>``)
-video metadata         submissions/ (content/)     error ``video-metadata`` (warning in content/)
+video metadata         submissions/                error ``video-metadata``
 captions are WebVTT    everywhere                  error ``captions-not-webvtt``
 unlisted video file    submissions/                warning ``unlisted-video``
 links only http(s)     everywhere (story bodies)   error ``bad-link``
@@ -30,9 +30,8 @@ Published stories were confirmed by a moderator when they were approved, so the
 judgement rules (personal data, word list, duplicates) only run on the inbox.
 Photo metadata is only an error in the inbox: the intake strips it, and the
 build re-encodes every published photo from its pixels anyway. The same holds
-for videos (the build re-encodes them), but a published original that still
-carries metadata is a warning: the file in Git still tells where it was made.
-The video limits are the site's settings (``max_video_seconds`` …).
+for videos (the intake remuxes them; the build re-encodes them). The video
+limits are the site's settings (``max_video_seconds`` …).
 
 The word list is ``moderation/words.txt`` in the site: one word or phrase a
 line, ``#`` comments, a trailing ``*`` matches any ending (``scam*``).
@@ -394,12 +393,11 @@ class _Rules:
             self.add(line, "video.file", f"'{name}': {err.problem}", err.hint,
                      code=f"video-{err.code}")
             return
-        if found:
-            published = self.where != "submission"
+        if found and self.where == "submission":
             self.add(line, "video.file", f"'{name}' still carries {', '.join(found)}",
                      "remux it without metadata before committing (the intake does: "
                      "storywall.video.strip_video); it can reveal where and when it was made",
-                     WARNING if published else "error", "video-metadata")
+                     code="video-metadata")
 
     def private(self, doc) -> None:
         author = doc.data.get("author") if isinstance(doc.data.get("author"), str) else ""
