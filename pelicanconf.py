@@ -14,7 +14,7 @@ PATH = "content"
 OUTPUT_PATH = "output"
 THEME = "theme"
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = ["storywall.pelican.stories", "storywall.pelican.initiatives", "storywall.pelican.photos", "storywall.pelican.sharecards", "storywall.pelican.feeds", "storywall.pelican.withdrawn"]
+PLUGINS = ["storywall.pelican.stories", "storywall.pelican.initiatives", "storywall.pelican.photos", "storywall.pelican.videos", "storywall.pelican.sharecards", "storywall.pelican.feeds", "storywall.pelican.withdrawn"]
 
 CACHE_PATH = ".cache/pelican"
 DELETE_OUTPUT_DIRECTORY = False  # storywall build swaps in a complete output/ itself

@@ -24,6 +24,11 @@ Everything is deterministic: each picture is seeded from its story slug and
 file name, so the same Pillow (and, for HEIC, the same libheif) produces the
 same bytes on every run, whatever order the files are made in.
 
+A story's ``video.file`` named ``demo-*.mp4`` gets a short phone-like video
+(6 s, portrait 480x854 stored as landscape pixels with a 90° display matrix,
+H.264 + AAC tone, with QuickTime location/make/model/creation-time tags), made
+with PyAV in about a second, so the demo exercises the video pipeline too.
+
 Usage:  .venv/bin/python scripts/make_demo_photos.py [--site DIR] [--force]
 
 DIR is the project directory (the one holding ``content/``); it defaults to
@@ -130,6 +135,89 @@ def find_jobs(site_dir: Path) -> list[Job]:
                 continue
             jobs.append(Job(index.parent / name, index.parent.name, str(meta.get("initiative") or ""), when))
     return jobs
+
+
+def find_video_jobs(site_dir: Path) -> list[Job]:
+    """Every ``demo-*.mp4`` video named in the stories under ``site_dir``."""
+    stories = site_dir / "content" / "stories"
+    if not stories.is_dir() and (site_dir / "stories").is_dir():
+        stories = site_dir / "stories"
+    jobs: list[Job] = []
+    for index in sorted(stories.glob("*/index.md")):
+        meta = _front_matter(index) or {}
+        clip = meta.get("video") if isinstance(meta.get("video"), dict) else {}
+        name = clip.get("file")
+        if (isinstance(name, str) and name.startswith("demo-") and name.endswith(".mp4")
+                and "/" not in name and "\\" not in name):
+            jobs.append(Job(index.parent / name, index.parent.name, str(meta.get("initiative") or ""),
+                            date(2026, 6, 1)))
+    return jobs
+
+
+VIDEO_SECONDS = 6
+VIDEO_FPS = 25
+VIDEO_UPRIGHT = (480, 854)  # px as displayed (portrait); stored turned, with a 90° display matrix
+VIDEO_TAGS = {
+    "location": "+54.5973-005.9301+030.000/",
+    "com.apple.quicktime.location.ISO6709": "+54.5973-005.9301+030.000/",
+    "com.apple.quicktime.make": "Apple",
+    "com.apple.quicktime.model": "iPhone 13",
+    "creation_time": "2026-06-01T10:15:00.000000Z",
+    "author": OWNER,
+}
+
+
+def _video_frame(rng_seed: int, i: int) -> Image.Image:
+    """A jug-and-filter scene with light drops falling, drawn upright."""
+    w, h = VIDEO_UPRIGHT
+    img = Image.new("RGB", (w, h))
+    _vgradient(img, (0, 0, w, h), (214, 228, 236), (150, 170, 182))
+    d = ImageDraw.Draw(img)
+    d.rectangle((0, int(h * 0.72), w, h), fill=(120, 92, 64))  # table
+    d.rounded_rectangle((140, 180, 340, 430), radius=24, fill=(70, 120, 190))  # filter top
+    d.rectangle((160, 430, 320, 620), fill=(225, 235, 240))  # clear container
+    level = 610 - int(120 * i / (VIDEO_SECONDS * VIDEO_FPS))
+    d.rectangle((164, level, 316, 616), fill=(150, 200, 235))  # water rising
+    d.rectangle((320, 560, 360, 580), fill=(60, 60, 60))  # tap
+    rng = random.Random(rng_seed * 1000 + i)
+    for k in range(6):
+        y = 440 + ((i * 9 + k * 31) % 120)
+        d.ellipse((236 + rng.randint(-3, 3), y, 246, y + 12), fill=(120, 180, 230))
+    d.text((20, 24), "Riverside · clean water", fill=(30, 40, 50))
+    return img
+
+
+def render_video(job: Job) -> None:
+    """Write the demo video for ``job`` (a temp name that still matches demo-*, then rename)."""
+    import av
+    import struct
+
+    seed = int(hashlib.sha256(f"{job.slug}/{job.path.name}".encode()).hexdigest()[:8], 16)
+    tmp = job.path.with_name(f"{job.path.name}.tmp.mp4")
+    out = av.open(str(tmp), "w", format="mp4", options={"movflags": "use_metadata_tags"})
+    for key, value in VIDEO_TAGS.items():
+        out.metadata[key] = value
+    v = out.add_stream("libx264", rate=VIDEO_FPS, options={"preset": "ultrafast", "crf": "26"})
+    v.width, v.height, v.pix_fmt = VIDEO_UPRIGHT[1], VIDEO_UPRIGHT[0], "yuv420p"
+    v.set_display_rotation(90)
+    a = out.add_stream("aac", rate=44100, layout="mono")
+    for i in range(VIDEO_SECONDS * VIDEO_FPS):
+        frame = av.VideoFrame.from_image(_video_frame(seed, i).rotate(-90, expand=True))
+        frame.pts = i
+        out.mux(v.encode(frame))
+    out.mux(v.encode(None))
+    rate, total, pts = 44100, 44100 * VIDEO_SECONDS, 0
+    while pts < total:
+        n = min(1024, total - pts)
+        samples = [int(3000 * math.sin(2 * math.pi * 330 * (pts + k) / rate)) for k in range(n)]
+        af = av.AudioFrame(format="s16", layout="mono", samples=n)
+        af.sample_rate, af.pts = rate, pts
+        af.planes[0].update(struct.pack(f"<{n}h", *samples))
+        pts += n
+        out.mux(a.encode(af))
+    out.mux(a.encode(None))
+    out.close()
+    os.replace(tmp, job.path)
 
 
 # ---------------------------------------------------------------- drawing
@@ -700,8 +788,13 @@ def _make_one(job: Job) -> tuple[Job, int, float]:
 
 
 def make_photos(site_dir: Path, force: bool = False, verbose: bool = False) -> list[Path]:
-    """Create every missing demo photo named in the stories; return the paths made."""
+    """Create every missing demo photo (and demo video) named in the stories; return the paths made."""
     site_dir = Path(site_dir)
+    made_videos: list[Path] = []
+    for job in find_video_jobs(site_dir):
+        if force or not job.path.exists():
+            render_video(job)
+            made_videos.append(job.path)
     jobs = [j for j in find_jobs(site_dir) if force or not j.path.exists()]
     if any(j.path.suffix.lower() == ".heic" for j in jobs):
         import pillow_heif
@@ -718,7 +811,7 @@ def make_photos(site_dir: Path, force: bool = False, verbose: bool = False) -> l
                 except ValueError:
                     shown = job.path
                 print(f"made {shown}  {size / 1e6:.2f} MB  {seconds:.2f} s", flush=True)
-    return made
+    return made_videos + made
 
 
 def main(argv: list[str] | None = None) -> int:

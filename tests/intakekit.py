@@ -56,6 +56,16 @@ def photo_bytes(tmp_path: Path, name: str = "p.jpg", size=(64, 48)) -> bytes:
     return path.read_bytes()
 
 
+def video_bytes(tmp_path: Path, maker=None, **kwargs) -> bytes:
+    """A small real video (default: a portrait phone video with location, make, model,
+    owner and creation-time tags and a 90° display matrix), as bytes."""
+    import videomakers
+
+    path = tmp_path / f"{uuid.uuid4().hex}.mp4"
+    (maker or videomakers.portrait_phone_video)(path, **kwargs)
+    return path.read_bytes()
+
+
 def big_photo(tmp_path: Path, megabytes: float = 3.0) -> bytes:
     """A JPEG of about ``megabytes`` (noise compresses badly, so it is big for its pixels)."""
     from PIL import Image
@@ -140,16 +150,20 @@ def visible_folders(submissions: Path) -> list[Path]:
 
 
 def assert_complete(folder: Path) -> dict:
-    """A submission folder is whole: index.md parses, every photo it names is there, clean."""
-    from storywall import photos, schema
+    """A submission folder is whole: index.md parses, every photo and video it names is
+    there, clean."""
+    from storywall import photos, schema, video
 
     story, problems = schema.parse_story(folder / "index.md")
     assert story is not None, [str(p) for p in problems]
     assert story.status == "pending" and story.id == folder.name
     names = {p.name for p in folder.iterdir()}
-    assert names == {"index.md"} | {p.file for p in story.photos}, names
+    clips = {story.video.file} if story.video else set()
+    assert names == {"index.md"} | {p.file for p in story.photos} | clips, names
     for p in story.photos:
         assert photos.inspect_photo(folder / p.file) == [], p.file
+    for name in clips:
+        assert video.inspect_video(folder / name) == [], name
     return yaml.safe_load((folder / "index.md").read_text().split("---")[1])
 
 

@@ -48,7 +48,9 @@ def test_share_page_is_a_plain_accessible_form(built):
     assert [r.get("value") for r in rating.xpath(".//input[@type='radio']")] == list("12345")
     assert doc.xpath("//select[@name='initiative']/option/@value") == ["", "water", "parks"]  # by title
     assert doc.get_element_by_id("form-status").get("role") == "alert"
-    assert len(form.xpath(".//input[@type='file']")) == 6
+    assert len(form.xpath(".//input[@type='file'][starts-with(@name, 'photo_')]")) == 6
+    (clip,) = form.xpath(".//input[@type='file'][@name='video']")
+    assert clip.get("data-max-seconds") == "120" and clip.get("accept").startswith("video/")
     honeypot = doc.xpath("//input[@name='website']")[0]
     assert honeypot.get("tabindex") == "-1" and honeypot.getparent().get("aria-hidden") == "true"
     loaded = doc.xpath("//script/@src | //img/@src | //link[@rel='stylesheet']/@href | "
@@ -238,3 +240,25 @@ def _rerendered(port, site) -> str:
         assert err.code == 422
         return err.read().decode()
     raise AssertionError("expected a 422")
+
+
+def test_with_javascript_a_too_long_video_is_refused_before_sending(live, new_page, tmp_path):
+    import videomakers
+
+    site, origin, _ = live
+    clip = videomakers.make_video(tmp_path / "long.mp4", seconds=125, size=(64, 48), fps=2,
+                                  audio=False, tags={}, stream_tags={})
+    pg = new_page()
+    posts = []
+    pg.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    pg.goto(origin + "/share/")
+    fill(pg)
+    pg.select_option("#field-initiative", "water")
+    pg.set_input_files("#field-video", str(clip))
+    assert pg.evaluate("document.getElementById('field-transcript').required")
+    pg.wait_for_selector("#error-video:not([hidden])")
+    assert "over the 120-second limit" in pg.text_content("#error-video")
+    pg.fill("#field-transcript", "Words of the video.")
+    pg.click("button[type=submit]")
+    pg.wait_for_selector("#form-status .error-summary")
+    assert posts == []  # nothing was sent

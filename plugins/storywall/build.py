@@ -8,7 +8,6 @@ end. A failed build leaves the previous site as it was.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import os
 import sys
@@ -23,6 +22,7 @@ from .errors import ProblemsFound, StoryWallError
 
 logger = logging.getLogger(__name__)
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".heic", ".heif", ".tif", ".tiff")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".webm", ".mkv", ".3gp")
 
 
 @dataclass
@@ -89,31 +89,36 @@ def check_content(site_dir: Path, content_dir: Path) -> content.SiteContent:
 
 
 def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    from .video import file_sha256  # in 1 MB chunks: videos can be large
+
+    return file_sha256(path)
 
 
 def source_media(site_dir: Path, content_dir: Path) -> dict[str, Path]:
-    """sha256 → path of every photo beside a story or initiative, and in submissions/."""
+    """sha256 → path of every photo and video beside a story or initiative, and in submissions/."""
     found = {}
+    suffixes = PHOTO_SUFFIXES + VIDEO_SUFFIXES
     for folder in (content_dir / "stories", content_dir / "initiatives", site_dir / "submissions"):
         if folder.is_dir():
             for path in folder.rglob("*"):
-                if path.is_file() and path.suffix.lower() in PHOTO_SUFFIXES:
+                if path.is_file() and path.suffix.lower() in suffixes:
                     found[_digest(path)] = path
     return found
 
 
 def check_output(output_dir: Path, site_dir: Path, content_dir: Path,
                  site: content.SiteContent) -> list[str]:
-    """Problems with what Pelican wrote: an original photo, or an unpublished story."""
+    """Problems with what Pelican wrote: an original photo or video, or an unpublished story."""
     from .pelican.withdrawn import is_tombstone, is_withdrawn
 
     problems = []
     originals = source_media(site_dir, content_dir)
     for path in output_dir.rglob("*"):
-        if path.is_file() and originals and _digest(path) in originals:
-            problems.append(f"{path}: is a copy of the original photo "
-                            f"{originals[_digest(path)]} — originals must never be published")
+        if path.is_file() and originals and (digest := _digest(path)) in originals:
+            source = originals[digest]
+            kind = "video" if source.suffix.lower() in VIDEO_SUFFIXES else "photo"
+            problems.append(f"{path}: is a copy of the original {kind} "
+                            f"{source} — originals must never be published")
     for story in site.stories:
         page = output_dir / "stories" / story.slug / "index.html"
         if story.is_published and not page.is_file():

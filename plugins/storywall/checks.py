@@ -12,6 +12,10 @@ alt text describes     everywhere                  warning ``alt-text``
 photo limits           everywhere                  error (``PhotoError`` codes)
 photo metadata         submissions/                error ``photo-metadata``
 unlisted photo file    submissions/                warning ``unlisted-photo``
+video limits           everywhere                  error (``video-<VideoError code>``)
+video metadata         submissions/                error ``video-metadata``
+captions are WebVTT    everywhere                  error ``captions-not-webvtt``
+unlisted video file    submissions/                warning ``unlisted-video``
 links only http(s)     everywhere (story bodies)   error ``bad-link``
 personal data          submissions/                warning ``personal-data`` (a moderator confirms)
 word list              submissions/                warning ``word-list``
@@ -25,7 +29,9 @@ slug collision         submissions/                notice ``slug-taken``
 Published stories were confirmed by a moderator when they were approved, so the
 judgement rules (personal data, word list, duplicates) only run on the inbox.
 Photo metadata is only an error in the inbox: the intake strips it, and the
-build re-encodes every published photo from its pixels anyway.
+build re-encodes every published photo from its pixels anyway. The same holds
+for videos (the intake remuxes them; the build re-encodes them). The video
+limits are the site's settings (``max_video_seconds`` …).
 
 The word list is ``moderation/words.txt`` in the site: one word or phrase a
 line, ``#`` comments, a trailing ``*`` matches any ending (``scam*``).
@@ -39,8 +45,9 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import content, frontmatter, photos, schema
+from . import content, frontmatter, photos, schema, video
 from .errors import WARNING, Problem
+from .settings import Settings
 
 SUBMISSIONS_DIR = "submissions"
 WORDS_FILE = Path("moderation") / "words.txt"
@@ -281,10 +288,12 @@ class _Rules:
     """The moderation rules for one story file (``where`` is 'submission' or 'story')."""
 
     def __init__(self, path: Path, label: str, where: str, site_dir: Path, content_dir: Path,
-                 published: Published | None, words: re.Pattern | None):
+                 published: Published | None, words: re.Pattern | None,
+                 settings: Settings | None = None):
         self.path, self.label, self.where = path, label, where
         self.site_dir, self.content_dir = site_dir, content_dir
         self.published, self.words = published, words
+        self.settings = settings or Settings()
         self.problems: list[Problem] = []
 
     def add(self, line, field, message, hint, severity="error", code=""):
@@ -298,6 +307,8 @@ class _Rules:
         self.links(doc)
         if story is not None:
             self.photos(doc, story)
+            if story.video is not None:
+                self.video(doc, story.video)
         if self.where == "submission":
             self.consent(doc)
             self.private(doc)
@@ -355,6 +366,38 @@ class _Rules:
                     self.add(1, "photos", f"'{extra.name}' is in the folder but not listed",
                              "add it under photos: with alt text, or delete the file",
                              WARNING, "unlisted-photo")
+                elif (extra.suffix.lower() in schema.VIDEO_EXTENSIONS
+                      and extra.name not in listed):
+                    self.add(1, "video", f"'{extra.name}' is in the folder but not listed",
+                             "add it as video: with a transcript, or delete the file",
+                             WARNING, "unlisted-video")
+
+    def video(self, doc, clip: schema.Video) -> None:
+        """Limits and decodability, metadata left in the file, and WebVTT captions."""
+        folder = self.path.parent
+        line = doc.line_of("video", "file")
+        if clip.file and (folder / clip.file).is_file():
+            self.video_file(folder / clip.file, clip.file, line)
+        if clip.captions and (folder / clip.captions).is_file():
+            try:
+                video.read_webvtt(folder / clip.captions, label=clip.captions)
+            except video.VideoError as err:
+                self.add(doc.line_of("video", "captions"), "video.captions",
+                         f"'{clip.captions}' {err.problem}", err.hint, code="captions-not-webvtt")
+
+    def video_file(self, path: Path, name: str, line: int) -> None:
+        try:
+            video.probe_video(path, label=name, **self.settings.video_limits())
+            found = video.inspect_video(path, label=name)
+        except video.VideoError as err:
+            self.add(line, "video.file", f"'{name}': {err.problem}", err.hint,
+                     code=f"video-{err.code}")
+            return
+        if found and self.where == "submission":
+            self.add(line, "video.file", f"'{name}' still carries {', '.join(found)}",
+                     "remux it without metadata before committing (the intake does: "
+                     "storywall.video.strip_video); it can reveal where and when it was made",
+                     code="video-metadata")
 
     def private(self, doc) -> None:
         author = doc.data.get("author") if isinstance(doc.data.get("author"), str) else ""
@@ -420,9 +463,11 @@ def _near(score: float, words: list[str]) -> bool:
 class Checker:
     """Checks files and folders of one site; shared state is loaded once."""
 
-    def __init__(self, site_dir: Path, content_dir: Path, words: list[str] | None = None):
+    def __init__(self, site_dir: Path, content_dir: Path, words: list[str] | None = None,
+                 settings: Settings | None = None):
         self.site_dir = Path(site_dir)
         self.content_dir = Path(content_dir)
+        self.settings = settings or Settings()
         self.known = content.initiative_slugs(self.content_dir)
         self.words = word_pattern(load_words(self.site_dir) if words is None else words)
         self._published: Published | None = None
@@ -455,7 +500,8 @@ class Checker:
             problems.append(Problem(label, 1, "status", f"is '{story.status}' in the inbox",
                                     "submissions are 'pending' until approved", WARNING))
         rules = _Rules(path, label, where, self.site_dir, self.content_dir,
-                       self.published if where == "submission" else None, self.words)
+                       self.published if where == "submission" else None, self.words,
+                       self.settings)
         return sorted(problems + rules.run(story), key=lambda p: p.line)
 
     def folder(self, folder: Path) -> list[Problem]:
@@ -515,13 +561,14 @@ class Checker:
 
 
 def check_paths(site_dir: Path, content_dir: Path, paths: list[Path] | None = None, *,
-                words: list[str] | None = None) -> list[Problem]:
+                words: list[str] | None = None, settings: Settings | None = None) -> list[Problem]:
     """Problems in ``paths`` (default: all of content/ and submissions/).
 
-    ``words`` overrides the site's word list (``moderation/words.txt``).
+    ``words`` overrides the site's word list (``moderation/words.txt``);
+    ``settings`` (the site's STORYWALL settings) gives the video limits.
     """
     site_dir = Path(site_dir)
-    checker = Checker(site_dir, content_dir, words)
+    checker = Checker(site_dir, content_dir, words, settings)
     if not paths:
         paths = [Path(content_dir), site_dir / SUBMISSIONS_DIR]
     problems: list[Problem] = []
@@ -532,9 +579,10 @@ def check_paths(site_dir: Path, content_dir: Path, paths: list[Path] | None = No
     return problems
 
 
-def check_submission(site_dir: Path, content_dir: Path, folder: Path) -> list[Problem]:
+def check_submission(site_dir: Path, content_dir: Path, folder: Path,
+                     settings: Settings | None = None) -> list[Problem]:
     """Every problem with one ``submissions/<id>/`` folder (what ``approve`` refuses on)."""
-    checker = Checker(site_dir, content_dir)
+    checker = Checker(site_dir, content_dir, settings=settings)
     label = content.label_for(folder, site_dir)
     trouble = content.story_folder_problem(Path(folder), label)
     return [trouble] if trouble else checker.story(Path(folder) / content.STORY_FILE)

@@ -53,11 +53,13 @@ def build(ctx: Context, output: Path | None, strict: bool, publish: bool):
 @handle_errors
 def check(ctx: Context, paths: tuple[Path, ...], fmt: str):
     """Validate submissions and content (default: content/ and submissions/)."""
+    from . import settings as sw_settings
     from .build import read_pelican_settings
     from .checks import check_paths, github_annotation
 
     settings = read_pelican_settings(ctx.site)
-    problems = check_paths(ctx.site, Path(settings["PATH"]), [Path(p) for p in paths])
+    problems = check_paths(ctx.site, Path(settings["PATH"]), [Path(p) for p in paths],
+                           settings=sw_settings.load(settings.get("STORYWALL")))
     for problem in problems:
         click.echo(github_annotation(problem) if fmt == "github" else str(problem))
     errors = sum(p.is_error for p in problems)

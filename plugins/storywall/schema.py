@@ -422,7 +422,8 @@ def _story_from(doc, path, label, slug, initiatives, folder, problems):
     status = f.choice(data, "status", STATUSES)
     photos = _photos(f, data, folder)
     _check_rating(f, data, kind)
-    _check_consent_matches(f, consent, status, photos)
+    video = _video(f, data, folder)
+    _check_consent_matches(f, consent, status, photos, video)
     body = _body(f, doc, label, problems)
     return Story(
         path=str(path), slug=slug, title=f.text(data, "title", TITLE_CHARS), kind=kind,
@@ -431,7 +432,7 @@ def _story_from(doc, path, label, slug, initiatives, folder, problems):
         status=status, body=body,
         rating=data.get("rating") if kind == "review" else None,
         quote=f.text(data, "quote", (1, QUOTE_MAX_CHARS), required=False),
-        photos=photos, video=_video(f, data, folder), id=_story_id(f, data),
+        photos=photos, video=video, id=_story_id(f, data),
         tags=_tags(f, data), featured=f.boolean(data, "featured", required=False),
         reply=_reply(f, data),
     )
@@ -481,7 +482,7 @@ def _consent(f, data):
     )
 
 
-def _check_consent_matches(f, consent, status, photos):
+def _check_consent_matches(f, consent, status, photos, video=None):
     if status == "published" and consent.publish is not True:
         f.problem(("consent", "publish"), "is not true, but status is published",
                   "only publish with the author's consent: set status: pending",
@@ -489,9 +490,11 @@ def _check_consent_matches(f, consent, status, photos):
     if status == "published" and consent.withdrawn_on is not None:
         f.problem(("consent", "withdrawn_on"), "consent was withdrawn, but status is published",
                   "set status: withdrawn (storywall withdraw SLUG)", code="withdrawn")
-    if photos and status != "withdrawn" and consent.photos is not True:
-        f.problem(("consent", "photos"), "is not true, but the story has photos",
-                  "remove the photos or ask the author for consent", code="no-photo-consent")
+    if (photos or video) and status != "withdrawn" and consent.photos is not True:
+        what = "photos" if photos else "a video"  # consent.photos covers photos and video
+        f.problem(("consent", "photos"), f"is not true, but the story has {what}",
+                  f"remove the {'photos' if photos else 'video'} or ask the author for consent",
+                  code="no-photo-consent")
 
 
 def _photos(f, data, folder):

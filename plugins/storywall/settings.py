@@ -12,6 +12,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from . import video
 from .errors import SettingsError
 
 
@@ -66,6 +67,24 @@ class Settings:
     max_photo_pixels: int = _setting(
         50_000_000, "Largest photo accepted, in pixels (default 50 MP; a decompression-bomb "
         "guard).", minimum=1)
+
+    max_video_seconds: int = _setting(
+        video.MAX_VIDEO_SECONDS, "Longest video accepted, in seconds (default 2 minutes).", minimum=1)
+    max_video_bytes: int = _setting(
+        video.MAX_VIDEO_BYTES, "Largest video file accepted, in bytes (default 200 MB).", minimum=1)
+    max_video_pixels: int = _setting(
+        video.MAX_VIDEO_PIXELS, "Largest video frame accepted, in pixels (default 4K UHD).", minimum=1)
+    max_video_fps: int = _setting(
+        video.MAX_VIDEO_FPS, "Highest video frame rate accepted, in frames per second (slow motion is "
+        "refused).", minimum=1)
+    video_height: int = _setting(
+        video.WEB_MAX_HEIGHT, "Short edge in px of the web version of a video (H.264 MP4; never upscaled).",
+        minimum=144)
+
+    def video_limits(self) -> dict[str, int]:
+        """The video limits as keyword arguments of ``storywall.video`` functions."""
+        return {"max_seconds": self.max_video_seconds, "max_bytes": self.max_video_bytes,
+                "max_pixels": self.max_video_pixels, "max_fps": self.max_video_fps}
 
     def gift_column(self, name: str) -> str:
         """The export's column for one of GIFT_COLUMNS (renamed by gift_columns, or its own)."""

@@ -1214,3 +1214,35 @@ def _chapters(container) -> list:
         return list(container.chapters())
     except Exception:  # noqa: BLE001 - older PyAV: no chapter API
         return []
+
+
+# --- captions ------------------------------------------------------------------
+
+MAX_CAPTIONS_BYTES = 1024 * 1024  # 1 MB: two minutes of captions are a few KB
+CAPTIONS_HINT = "save the captions as a WebVTT file (.vtt, UTF-8, first line WEBVTT)"
+_WEBVTT_RE = re.compile(rb"\A(?:\xef\xbb\xbf)?WEBVTT(?:[ \t][^\r\n]*)?(?:\r\n|\r|\n|\Z)")
+
+
+def read_webvtt(path: os.PathLike | str, *, label: str | None = None,
+                max_bytes: int = MAX_CAPTIONS_BYTES) -> bytes:
+    """The bytes of a WebVTT captions file, checked: UTF-8 text whose first line is ``WEBVTT``.
+
+    Raises :class:`VideoError` (codes: missing, too-large, not-webvtt).
+    """
+    name = _label(path, label)
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        raise VideoError(name, "missing", "the captions file is missing", CAPTIONS_HINT) from None
+    if size > max_bytes:
+        raise VideoError(name, "too-large", f"is {_mb(size)}, over the {_mb(max_bytes)} limit for captions",
+                         CAPTIONS_HINT)
+    data = Path(path).read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise VideoError(name, "not-webvtt", "is not UTF-8 text", CAPTIONS_HINT) from None
+    if not _WEBVTT_RE.match(data):
+        raise VideoError(name, "not-webvtt", "is not a WebVTT file (it does not start with WEBVTT)",
+                         CAPTIONS_HINT)
+    return data

@@ -63,6 +63,11 @@ class BuiltSite:
             return self._pick(fits(False))
 
     @functools.cached_property
+    def story_with_video(self) -> str:
+        """A story with a video (the demo makes one, see scripts/make_demo_photos.py)."""
+        return self._pick(lambda d: d.xpath(f"{STORY}//video"))
+
+    @functools.cached_property
     def review(self) -> str:
         return self._pick(lambda d: d.xpath(f"{STORY}/header//*[{cls('stars')}]"))
 

@@ -222,6 +222,7 @@ AXE_PAGES = {
     "wall": lambda site: "/",
     "story": lambda site: story_path(site.story_with_photos),
     "review": lambda site: story_path(site.review),
+    "video story": lambda site: story_path(site.story_with_video),
     "initiative": lambda site: f"/initiatives/{site.initiative}/",
     "share": lambda site: "/share/",
 }
@@ -243,3 +244,31 @@ def test_axe_finds_no_violations(new_page, site_url, built_site, axe_source, nam
                     for n in v["nodes"][:5])
         for v in results["violations"]]
     assert violations == [], "\n".join(violations)
+
+
+# --- video ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
+def test_story_video_plays_upright_with_captions_and_fits_the_screen(new_page, site_url,
+                                                                     built_site, viewport):
+    page = new_page(viewport=viewport)
+    page.goto(site_url + story_path(built_site.story_with_video))
+    player = page.locator("article.story video")
+    assert player.get_attribute("preload") == "none"
+    assert page.evaluate("document.querySelector('article.story video').readyState") == 0
+    box = player.bounding_box()
+    assert box["width"] <= viewport["width"] and box["height"] <= viewport["height"] * 0.8 + 1
+    assert box["height"] > box["width"]  # the demo video is portrait, before it loads too
+    page.evaluate("document.querySelector('article.story video').load()")
+    page.wait_for_function("document.querySelector('article.story video').readyState >= 2")
+    facts = page.evaluate("""() => { const v = document.querySelector('article.story video');
+        return {w: v.videoWidth, h: v.videoHeight, error: v.error && v.error.code,
+                duration: v.duration, tracks: v.textTracks.length,
+                mode: v.textTracks[0] && v.textTracks[0].mode}; }""")
+    assert (facts["w"], facts["h"]) == (480, 854) and facts["error"] is None
+    assert 5 < facts["duration"] < 7
+    assert facts["tracks"] == 1 and facts["mode"] == "showing"
+    assert page.locator("details.transcript[open] p").first.is_visible()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"video-story-{viewport['width']}.png"), full_page=True)

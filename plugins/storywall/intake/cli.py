@@ -27,7 +27,8 @@ def site_config(site: Path, *, git: bool = False, remote: str = "origin",
     SITE_URL is $STORYWALL_SITEURL, else publishconf.py's SITEURL, else
     pelicanconf.py's. $STORYWALL_INTAKE_ORIGINS adds allowed origins (space or
     comma separated); $STORYWALL_INTAKE_PROXY_HOPS trusts that many proxies'
-    X-Forwarded-For. The photo limits come from STORYWALL in pelicanconf.py.
+    X-Forwarded-For. The photo and video limits come from STORYWALL in pelicanconf.py
+    (the request-body limit follows the video limit).
     """
     from .. import settings as sw_settings
     from ..build import read_pelican_settings
@@ -52,6 +53,10 @@ def site_config(site: Path, *, git: bool = False, remote: str = "origin",
         "TRUSTED_PROXY_HOPS": int(os.environ.get("STORYWALL_INTAKE_PROXY_HOPS", "0") or 0),
         "MAX_PHOTO_BYTES": sw.max_photo_bytes,
         "MAX_PHOTO_PIXELS": sw.max_photo_pixels,
+        "MAX_VIDEO_BYTES": sw.max_video_bytes,
+        "MAX_VIDEO_SECONDS": sw.max_video_seconds,
+        "MAX_VIDEO_PIXELS": sw.max_video_pixels,
+        "MAX_VIDEO_FPS": sw.max_video_fps,
         "GIT": git, "GIT_REMOTE": remote, "GIT_BASE": base,
     }
     if pelican.get("PATH"):

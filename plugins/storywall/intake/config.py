@@ -43,9 +43,14 @@ class IntakeConfig:
     require_origin: bool = _opt(True, "Refuse posts with neither an Origin nor a Referer header.")
     trusted_proxy_hops: int = _opt(0, "Reverse proxies in front whose X-Forwarded-For is "
                                    "trusted for the client address (0: none).")
-    max_request_bytes: int = _opt(limits.MAX_REQUEST_BYTES, "Largest request body, in bytes.")
+    max_request_bytes: int = _opt(limits.MAX_REQUEST_BYTES, "Largest request body, in bytes "
+                                  "(default: 60 MB for photos and text plus MAX_VIDEO_BYTES).")
     max_photo_bytes: int = _opt(limits.MAX_PHOTO_BYTES, "Largest photo, in bytes.")
     max_photo_pixels: int = _opt(limits.MAX_PHOTO_PIXELS, "Largest photo, in pixels.")
+    max_video_bytes: int = _opt(limits.MAX_VIDEO_BYTES, "Largest video, in bytes.")
+    max_video_seconds: int = _opt(limits.MAX_VIDEO_SECONDS, "Longest video, in seconds.")
+    max_video_pixels: int = _opt(limits.MAX_VIDEO_PIXELS, "Largest video frame, in pixels.")
+    max_video_fps: int = _opt(limits.MAX_VIDEO_FPS, "Highest video frame rate, per second.")
     max_photos: int = _opt(limits.MAX_PHOTOS, "Photos per submission (at most the schema's "
                            f"{limits.MAX_PHOTOS}).")
     max_form_parts: int = _opt(limits.MAX_FORM_PARTS, "Multipart parts per request.")
@@ -77,6 +82,11 @@ class IntakeConfig:
         return {f.name.upper(): f.metadata["help"] for f in dataclasses.fields(cls)}
 
     # -- derived ----------------------------------------------------------
+
+    def video_limits(self) -> dict[str, int]:
+        """The video limits as keyword arguments of ``storywall.video`` functions."""
+        return {"max_seconds": self.max_video_seconds, "max_bytes": self.max_video_bytes,
+                "max_pixels": self.max_video_pixels, "max_fps": self.max_video_fps}
 
     @property
     def submissions(self) -> Path:
@@ -159,6 +169,8 @@ def load(raw: Mapping[str, Any] | None) -> IntakeConfig:
         if values.get(name) is not None:  # absolute: nothing depends on the current folder
             values[name] = Path(values[name]).resolve()
     values.setdefault("site_dir", Path(".").resolve())
+    values.setdefault("max_request_bytes",
+                      limits.request_bytes(values.get("max_video_bytes", limits.MAX_VIDEO_BYTES)))
     config = IntakeConfig(**values)
     if config.max_photos > limits.MAX_PHOTOS or config.max_photos < 1:
         raise StoryWallError(f"intake setting MAX_PHOTOS: must be 1–{limits.MAX_PHOTOS}")

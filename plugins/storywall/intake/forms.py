@@ -1,6 +1,7 @@
 """From form fields to a story file, validated by the one schema.
 
-The form's names (``title``, ``story``, ``photo_1``, ``alt_1`` …) are turned
+The form's names (``title``, ``story``, ``photo_1``, ``alt_1``, ``video``,
+``transcript`` …) are turned
 into the front matter of ``submissions/<id>/index.md``; that text is checked
 by :func:`storywall.schema.parse_story`, and each Problem's field is mapped
 back to the form field it came from so the supporter gets a plain message
@@ -30,6 +31,9 @@ HONEYPOT = "website"
 PHOTO_FIELD = "photo_{}"
 ALT_FIELD = "alt_{}"
 CAPTION_FIELD = "caption_{}"
+VIDEO_FIELD = "video"
+TRANSCRIPT_FIELD = "transcript"
+VIDEO_FILE = "video.mp4"  # the stored name (``video.mov`` when MP4 cannot hold the codecs)
 
 LABELS = {
     "kind": "What you are sharing",
@@ -42,7 +46,9 @@ LABELS = {
     "phone": "Mobile number",
     "channel": "How we tell you",
     "consent_publish": "Permission to publish",
-    "consent_photos": "Permission to publish photos",
+    "consent_photos": "Permission to publish photos and video",
+    "video": "Video",
+    "transcript": "Transcript of the video",
     "consent_contact": "Permission to contact you",
     "form": "The form",
 }
@@ -63,6 +69,14 @@ class PhotoIn:
 
 
 @dataclass
+class VideoIn:
+    """The uploaded video, before it is checked: ``save(path)`` writes its raw bytes."""
+
+    filename: str  # as the client sent it (only for messages, never for storage)
+    save: Callable[[Path], None]
+
+
+@dataclass
 class Draft:
     """A submission as received: cleaned text, photos, and the private parts."""
 
@@ -80,6 +94,8 @@ class Draft:
     consent_photos: bool = False
     consent_contact: bool = False
     photos: list[PhotoIn] = field(default_factory=list)
+    video: VideoIn | None = None
+    transcript: str = ""
     source: str = "form"
     date: dt.date | None = None  # when it was told (imports); default today
 
@@ -87,6 +103,7 @@ class Draft:
         """What the form shows again after a rejection (never the photos)."""
         out = {name: getattr(self, name) for name in TEXT_FIELDS}
         out.update({name: getattr(self, name) for name in CHECKBOXES})
+        out[TRANSCRIPT_FIELD] = self.transcript
         for p in self.photos:
             out[ALT_FIELD.format(p.slot)] = p.alt
             out[CAPTION_FIELD.format(p.slot)] = p.caption
@@ -119,7 +136,7 @@ class _Dumper(yaml.SafeDumper):
 
 
 def front_matter(draft: Draft, sub_id: str, today: dt.date,
-                 photo_files: dict[int, str] | None = None) -> dict:
+                 photo_files: dict[int, str] | None = None, video_file: str = VIDEO_FILE) -> dict:
     """The story's front matter: public fields only (never the e-mail address)."""
     photo_files = photo_files or {}
     data: dict = {"title": draft.title, "kind": draft.kind or None}
@@ -134,6 +151,10 @@ def front_matter(draft: Draft, sub_id: str, today: dt.date,
             if p.caption:
                 item["caption"] = p.caption
             data["photos"].append(item)
+    if draft.video is not None:
+        data["video"] = {"file": video_file}
+        if draft.transcript:
+            data["video"]["transcript"] = draft.transcript
     data["consent"] = {"publish": draft.consent_publish, "photos": draft.consent_photos,
                        "given_on": today}
     data.update({"source": draft.source, "id": sub_id, "status": "pending"})
@@ -153,6 +174,8 @@ def form_field(problem, slots: list[int] | None = None) -> str:
         index, sub = int(match.group(1)), match.group(2)
         slot = slots[index] if slots and index < len(slots) else index + 1
         return {"alt": ALT_FIELD, "caption": CAPTION_FIELD}.get(sub, PHOTO_FIELD).format(slot)
+    if name == "video" or name.startswith("video."):
+        return TRANSCRIPT_FIELD if name == "video.transcript" else VIDEO_FIELD
     return {"body": "story", "consent.publish": "consent_publish",
             "consent.photos": "consent_photos", "photos": PHOTO_FIELD.format(1),
             "title": "title", "kind": "kind", "author": "author", "initiative": "initiative",
@@ -181,9 +204,12 @@ def plain_message(problem, name: str) -> str:
         if name.startswith("alt_"):
             return (f"{label}: please describe the photo in a few words for people who "
                     "cannot see it.")
+        if name == TRANSCRIPT_FIELD:
+            return ("Please write down what is said in the video, for people who cannot "
+                    "hear it.")
         return f"Please fill in {label.lower()}."
     if problem.code == "no-photo-consent":
-        return "Tick this box to let us publish your photos, or remove the photos."
+        return ("Tick this box to let us publish your photos and video, or remove them.")
     if problem.code == "unknown-initiative":
         return "Choose one of the initiatives in the list."
     hint = problem.hint
@@ -215,6 +241,9 @@ def validate(draft: Draft, initiatives: Collection[str] | None, today: dt.date,
 def _policy(draft: Draft, seen: set[str], country_code: str = "") -> list[FieldError]:
     """Rules of the form itself, not of the story file."""
     errors = []
+    if draft.transcript and draft.video is None and TRANSCRIPT_FIELD not in seen:
+        errors.append(FieldError(VIDEO_FIELD, "Add the video that the transcript is for, or "
+                                 "leave the transcript empty.", "transcript-without-video"))
     if not draft.consent_publish and "consent_publish" not in seen:
         errors.append(FieldError("consent_publish", "Tick this box so that we may publish your "
                                  "story on the wall. Without it we cannot use it.", "no-consent"))

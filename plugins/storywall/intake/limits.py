@@ -1,8 +1,9 @@
 """Every limit of the intake server: a named constant with its unit, and a setting each.
 
-The text limits come from the one schema (storywall.schema) and the photo
-limits from storywall.photos, so the form, the server, ``storywall check`` and
-the build agree. ``IntakeConfig`` (see ``storywall.intake``) has one key per
+The text limits come from the one schema (storywall.schema), the photo
+limits from storywall.photos and the video limits from storywall.video, so the
+form, the server, ``storywall check`` and the build agree. The request-body
+limit follows the video limit: room for the photos and text, plus one video. ``IntakeConfig`` (see ``storywall.intake``) has one key per
 limit; these are the defaults.
 """
 
@@ -12,13 +13,26 @@ import threading
 import time
 from collections import deque
 
-from .. import photos, schema
+from .. import photos, schema, video
 
-MAX_REQUEST_BYTES = 60 * 1024 * 1024  # 60 MB: 6 photos from a phone without the browser's downscaling
+PHOTOS_REQUEST_BYTES = 60 * 1024 * 1024  # 60 MB: 6 photos from a phone without the browser's downscaling
+MAX_VIDEO_BYTES = video.MAX_VIDEO_BYTES  # 200 MB for the one video
+MAX_VIDEO_SECONDS = video.MAX_VIDEO_SECONDS  # 120 s
+MAX_VIDEO_PIXELS = video.MAX_VIDEO_PIXELS  # px per frame (4K UHD)
+MAX_VIDEO_FPS = video.MAX_VIDEO_FPS  # frames per second
+
+
+def request_bytes(max_video_bytes: int = MAX_VIDEO_BYTES) -> int:
+    """The request-body limit for a given video limit: photos and text, plus the video."""
+    return PHOTOS_REQUEST_BYTES + max_video_bytes
+
+
+MAX_REQUEST_BYTES = request_bytes()  # 260 MB by default
 MAX_PHOTO_BYTES = photos.MAX_PHOTO_BYTES  # 12 MB per photo
 MAX_PHOTO_PIXELS = photos.MAX_PHOTO_PIXELS  # 50 MP per photo (decompression-bomb guard)
 MAX_PHOTOS = schema.MAX_PHOTOS  # photos per submission
 MAX_FORM_PARTS = 64  # multipart parts (fields + files) per request
+TRANSCRIPT_CHARS = schema.TRANSCRIPT_CHARS  # (min, max) characters of a video's transcript
 MAX_FIELD_BYTES = 128 * 1024  # 128 KB for one text field (the story is ≤ 10,000 characters)
 MAX_FILENAME_CHARS = 200  # an uploaded file's name as the browser sends it
 EMAIL_MAX_CHARS = 254  # RFC 5321 path limit

@@ -15,8 +15,9 @@ import logging
 import sqlite3
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from .. import content, photos, schema
+from .. import content, photos, schema, video
 from ..errors import StoryWallError
 from . import forms
 from .config import IntakeConfig
@@ -24,10 +25,11 @@ from .storage import INDEX, StorageError, Store, copy_hashed, write_file
 
 logger = logging.getLogger("storywall.intake")
 PREFIX = "storywall.intake: "
+VIDEO_UPLOAD = "video.upload"  # the raw upload in the staging folder's .uploads/ (never kept)
 
 CONSENT_WORDING = {  # as shown on the form; recorded with each consent
     "publish": "You may publish my story on the story wall, under the name I gave.",
-    "photos": "You may publish the photos I added, with my story.",
+    "photos": "You may publish the photos and the video I added, with my story.",
     "contact": "You may contact me (by e-mail or text message) when my story is live, and "
                "with updates on what the initiative achieved. I can unsubscribe at any time.",
 }
@@ -59,16 +61,21 @@ class Accepted:
 
 
 def log_outcome(sub_id: str, outcome: str, reason: str, n_photos: int, started: float,
-                source: str = "form") -> None:
+                source: str = "form", n_videos: int = 0) -> None:
     """One line per submission: id, outcome, reason code — never personal data."""
-    logger.info("%ssubmission id=%s source=%s outcome=%s reason=%s photos=%d ms=%d", PREFIX,
-                sub_id or "-", source, outcome, reason or "-", n_photos,
+    logger.info("%ssubmission id=%s source=%s outcome=%s reason=%s photos=%d videos=%d ms=%d",
+                PREFIX, sub_id or "-", source, outcome, reason or "-", n_photos, n_videos,
                 (time.monotonic() - started) * 1000)
 
 
 def _photo_message(err: photos.PhotoError, slot: int) -> str:
     hint = err.hint[:1].upper() + err.hint[1:] if err.hint else ""
     return f"Photo {slot}: {err.problem}." + (f" {hint}." if hint else "")
+
+
+def _video_message(err: video.VideoError) -> str:
+    hint = err.hint[:1].upper() + err.hint[1:] if err.hint else ""
+    return f"Video: {err.problem}." + (f" {hint}." if hint else "")
 
 
 class Intake:
@@ -109,17 +116,20 @@ class Intake:
         today = today or dt.date.today()
         window = self.config.duplicate_window_seconds if duplicate_window is None \
             else duplicate_window
+        videos = int(draft.video is not None)
         try:
             result = self._accept(draft, today, window)
         except Rejected as err:
             err.draft = err.draft or draft
-            log_outcome("", "rejected", err.code, len(draft.photos), started, draft.source)
+            log_outcome("", "rejected", err.code, len(draft.photos), started, draft.source,
+                        videos)
             raise
         except Unavailable as err:
-            log_outcome("", "error", "unavailable", len(draft.photos), started, draft.source)
+            log_outcome("", "error", "unavailable", len(draft.photos), started, draft.source,
+                        videos)
             raise err
         log_outcome(result.id, "duplicate" if result.duplicate else "accepted", "",
-                    len(draft.photos), started, draft.source)
+                    len(draft.photos), started, draft.source, videos)
         return result
 
     def _accept(self, draft: forms.Draft, today: dt.date, window: float) -> Accepted:
@@ -149,6 +159,8 @@ class Intake:
             try:
                 hashes = [copy_hashed(p.save, staging.uploads / f"{p.slot}.upload")
                           for p in draft.photos]
+                if draft.video is not None:
+                    hashes.append(copy_hashed(draft.video.save, staging.uploads / VIDEO_UPLOAD))
                 digest = self.content_hash(draft, hashes)
                 first = store.reserve(sub_id, draft.source, digest, email=draft.email,
                                       contact_ok=draft.consent_contact,
@@ -162,7 +174,8 @@ class Intake:
                     return Accepted(first, draft.initiative, duplicate=True)
                 reserved = True
                 files = self._photos(draft, staging)
-                data = forms.front_matter(draft, sub_id, today, files)
+                clip = self._video(draft, staging)
+                data = forms.front_matter(draft, sub_id, today, files, clip)
                 index = staging.path / INDEX
                 write_file(index, forms.document(data, draft.story).encode("utf-8"))
                 story, problems = schema.parse_story(index, initiatives=set(known),
@@ -207,3 +220,17 @@ class Intake:
         if errors:
             raise Rejected(422, errors[0].code, "A photo could not be used.", errors)
         return files
+
+    def _video(self, draft: forms.Draft, staging) -> str:
+        """Probe the upload with the limits and remux it without metadata; its file name."""
+        if draft.video is None:
+            return forms.VIDEO_FILE
+        try:
+            facts = video.strip_video(staging.uploads / VIDEO_UPLOAD, staging.path,
+                                      name=forms.VIDEO_FILE, label="Video",
+                                      **self.config.video_limits())
+        except video.VideoError as err:
+            raise Rejected(422, f"video-{err.code}", "The video could not be used.",
+                           [forms.FieldError(forms.VIDEO_FIELD, _video_message(err),
+                                             f"video-{err.code}")]) from None
+        return Path(facts.path).name

@@ -99,6 +99,8 @@ def form_context(app, draft: forms.Draft | None, errors, summary: str) -> dict:
     notes = []
     if draft and draft.photos:
         notes.append("Your photos were not kept: please choose them again before sending.")
+    if draft and draft.video:
+        notes.append("Your video was not kept: please choose it again before sending.")
     ctx["form"] = {"values": values, "errors": {e.field: e.message for e in errors},
                    "summary": summary, "notes": notes, "action": "/submit",
                    "error_list": list(errors)}
@@ -183,7 +185,14 @@ FALLBACK = """<!doctype html>
 <label for="field-alt_{{ n }}">Description</label> <input id="field-alt_{{ n }}" name="alt_{{ n }}" value="{{ v.get('alt_' ~ n, '') }}">
 <label for="field-caption_{{ n }}">Caption</label> <input id="field-caption_{{ n }}" name="caption_{{ n }}" value="{{ v.get('caption_' ~ n, '') }}">
 </fieldset>{% endfor %}
-{% for name, label in [('consent_publish', 'You may publish my story.'), ('consent_photos', 'You may publish my photos.'), ('consent_contact', 'You may e-mail me about it.')] %}
+<fieldset><legend>Video</legend>
+<label for="field-video">Video</label> <input type="file" id="field-video" name="video" accept="video/*">
+{% if e.get('video') %}<strong>{{ e['video'] }}</strong>{% endif %}
+<label for="field-transcript">Transcript (what is said in the video)</label>
+<textarea id="field-transcript" name="transcript" rows="5">{{ v.get('transcript', '') }}</textarea>
+{% if e.get('transcript') %}<strong>{{ e['transcript'] }}</strong>{% endif %}
+</fieldset>
+{% for name, label in [('consent_publish', 'You may publish my story.'), ('consent_photos', 'You may publish my photos and video.'), ('consent_contact', 'You may e-mail me about it.')] %}
 <p><input type="checkbox" id="field-{{ name }}" name="{{ name }}" value="yes"{% if v.get(name) %} checked{% endif %}>
 <label for="field-{{ name }}">{{ label }}</label>{% if e.get(name) %} <strong>{{ e[name] }}</strong>{% endif %}</p>
 {% endfor %}

@@ -113,7 +113,8 @@ def _http_error(err: HTTPException):
     if isinstance(err, RequestEntityTooLarge):
         limit = _intake().config.max_request_bytes
         message = (f"What you sent is too large: at most {limit // (1024 * 1024)} MB in all, "
-                   "with text fields of moderate length. Send smaller or fewer photos.")
+                   "with text fields of moderate length. Send smaller or fewer photos, or a "
+                   "shorter video.")
         pipeline.log_outcome("", "rejected", "too-large", 0, time.monotonic())
         return reject(413, "too-large", message)
     if isinstance(err, NotFound) and not wants_json():
@@ -215,7 +216,7 @@ def submit():
                       "body). Reload the form and send it again.", started)
     if forms.clean_text(form.get(forms.HONEYPOT)):
         return _early("honeypot", 400, "This form could not be accepted.", started)
-    draft, problem = draft_from(form, files, cfg.max_photos)
+    draft, problem = draft_from(form, files, cfg.max_photos, cfg.max_video_bytes)
     if problem:
         code, status, message = problem
         pipeline.log_outcome("", "rejected", code, 0, started)
@@ -240,7 +241,24 @@ def _token(value) -> str:
     return value if TOKEN_RE.match(value) else ""
 
 
-def draft_from(form, files, max_photos: int):
+def _bad_filename(filename: str) -> bool:
+    return len(filename) > limits.MAX_FILENAME_CHARS or bool(BAD_FILENAME_RE.search(filename))
+
+
+def _video_in(upload, max_video_bytes: int):
+    """The video upload as a VideoIn; or a (code, status, message) problem."""
+    filename = upload.filename or ""
+    if _bad_filename(filename):
+        return None, ("bad-filename", 400, "The video's file name contains folders or "
+                      "characters that are not allowed. Rename the file (e.g. video.mp4) and "
+                      "try again.")
+    if upload.content_length and upload.content_length > max_video_bytes:
+        return None, ("video-too-large", 413, "The video is larger than "
+                      f"{max_video_bytes // (1024 * 1024)} MB. Send a shorter video.")
+    return forms.VideoIn(filename=filename, save=upload.save), None
+
+
+def draft_from(form, files, max_photos: int, max_video_bytes: int = limits.MAX_VIDEO_BYTES):
     """Build a Draft from the parsed request; or a (code, status, message) problem."""
     draft = forms.Draft(
         kind=forms.clean_text(form.get("kind")), rating=forms.clean_text(form.get("rating")),
@@ -253,8 +271,18 @@ def draft_from(form, files, max_photos: int):
         invite=_token(form.get("invite")),
         consent_publish=forms.is_checked(form.get("consent_publish")),
         consent_photos=forms.is_checked(form.get("consent_photos")),
-        consent_contact=forms.is_checked(form.get("consent_contact")), source="form")
+        consent_contact=forms.is_checked(form.get("consent_contact")),
+        transcript=forms.clean_text(form.get(forms.TRANSCRIPT_FIELD), multiline=True),
+        source="form")
     uploads = [(name, f) for name, f in files.items(multi=True) if f.filename or f.content_length]
+    clips = [f for name, f in uploads if name == forms.VIDEO_FIELD]
+    uploads = [(name, f) for name, f in uploads if name != forms.VIDEO_FIELD]
+    if len(clips) > 1:
+        return draft, ("too-many-files", 413, "Only one video can be sent with one story.")
+    if clips:
+        draft.video, problem = _video_in(clips[0], max_video_bytes)
+        if problem:
+            return draft, problem
     if len(uploads) > max_photos:
         return draft, ("too-many-files", 413, f"At most {max_photos} photos can be sent with "
                        f"one story; {len(uploads)} were sent.")
@@ -266,7 +294,7 @@ def draft_from(form, files, max_photos: int):
                            "of this form. Reload the form and send it again.")
         slots.add(name)
         filename = upload.filename or ""
-        if len(filename) > limits.MAX_FILENAME_CHARS or BAD_FILENAME_RE.search(filename):
+        if _bad_filename(filename):
             return draft, ("bad-filename", 400, "A photo's file name contains folders or "
                            "characters that are not allowed. Rename the file (e.g. photo.jpg) "
                            "and try again.")

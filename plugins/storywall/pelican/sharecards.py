@@ -1,9 +1,9 @@
 """Pelican plugin: a 1200×630 share card per story, for Open Graph and Twitter.
 
 Made with Pillow from the story's first photo (its largest JPEG derivative, never
-the original), pull quote, author, initiative and headline figure. Cached in
-``.cache/cards``; written to ``output/cards/``. List it after
-``storywall.pelican.photos``.
+the original) or, without photos, its video's poster; with the pull quote, author,
+initiative and headline figure. Cached in ``.cache/cards``; written to ``output/cards/``. List it after
+``storywall.pelican.photos`` and ``storywall.pelican.videos``.
 """
 
 from __future__ import annotations
@@ -37,11 +37,15 @@ def card_text(article, site_name: str) -> sharecards.CardText:
 
 
 def card_photo(article) -> Path | None:
+    """The card's background: the first photo's largest JPEG, else the video's poster."""
     views = getattr(article, "photo_views", None) or []
-    if not views:
-        return None
-    largest = views[0].result.variant("jpeg")
-    return views[0].cache_path(largest.filename)
+    if views:
+        largest = views[0].result.variant("jpeg")
+        return views[0].cache_path(largest.filename)
+    clip = getattr(article, "video_view", None)
+    if clip is not None:
+        return clip.cache_path(clip.result.poster_jpeg)
+    return None
 
 
 POOL_THRESHOLD = 16  # fewer cards than this are made in-process

@@ -3,7 +3,9 @@
  * multipart and the server answers with a redirect (or the form again).
  * With it: ?initiative=<slug> pre-selects, counters, photo previews,
  * photos downscaled in the browser (canvas → JPEG, long edge ≤ 2048 px),
- * upload progress, and errors shown beside each field. No third-party code.
+ * a video over the size or length limit refused before it is sent (its
+ * length read from a <video> element's metadata), upload progress, and
+ * errors shown beside each field. No third-party code.
  */
 (function () {
   "use strict";
@@ -11,6 +13,8 @@
   var MAX_EDGE = 2048;            // px: long edge of a downscaled photo
   var DOWNSCALE_OVER = 1.5e6;     // bytes: smaller files are sent as they are
   var JPEG_QUALITY = 0.85;
+  var METADATA_TIMEOUT = 8000;    // ms: a video whose length the browser cannot read is left to the server
+  var PHOTO_INPUTS = 'input[type="file"][name^="photo_"]';
 
   function params() {
     var out = {};
@@ -118,7 +122,7 @@
   }
 
   function previews(form) {
-    Array.prototype.forEach.call(form.querySelectorAll('input[type="file"]'), function (input) {
+    Array.prototype.forEach.call(form.querySelectorAll(PHOTO_INPUTS), function (input) {
       var slot = input.name.replace(/^photo_/, "");
       var box = document.getElementById("preview-" + slot);
       var alt = fieldFor("alt_" + slot);
@@ -139,6 +143,67 @@
         box.appendChild(p);
       });
     });
+  }
+
+  /* --- the video: size and length checked before sending ----------------- */
+
+  function mb(bytes) { return Math.round(bytes / 1048576) + " MB"; }
+
+  function duration(file) {
+    // Resolves to the length in seconds, or null when this browser cannot read it (e.g. HEVC).
+    return new Promise(function (resolve) {
+      if (!window.URL || !URL.createObjectURL) { resolve(null); return; }
+      var el = document.createElement("video");
+      var url = URL.createObjectURL(file);
+      var timer = setTimeout(function () { finish(null); }, METADATA_TIMEOUT);
+      function finish(value) {
+        clearTimeout(timer);
+        el.removeAttribute("src");
+        URL.revokeObjectURL(url);
+        resolve(value);
+      }
+      el.preload = "metadata";
+      el.muted = true;
+      el.onloadedmetadata = function () { finish(isFinite(el.duration) ? el.duration : null); };
+      el.onerror = function () { finish(null); };
+      el.src = url;
+    });
+  }
+
+  function videoProblem(input) {
+    // Resolves to a message for the supporter, or "" when the video may be sent.
+    var file = input.files && input.files[0];
+    if (!file) return Promise.resolve("");
+    var maxBytes = parseInt(input.getAttribute("data-max-bytes"), 10);
+    var maxSeconds = parseInt(input.getAttribute("data-max-seconds"), 10);
+    if (maxBytes && file.size > maxBytes) {
+      return Promise.resolve("Video: the file is " + mb(file.size) + ", over the " + mb(maxBytes) +
+                             " limit. Choose a shorter video, or trim it on your phone first.");
+    }
+    return duration(file).then(function (seconds) {
+      if (seconds !== null && maxSeconds && seconds > maxSeconds + 0.5) {
+        return "Video: it is " + Math.round(seconds) + " seconds long, over the " + maxSeconds +
+               "-second limit. Trim it on your phone first, or choose a shorter one.";
+      }
+      return "";
+    });
+  }
+
+  function videoField(form) {
+    var input = fieldFor("video");
+    if (!input) return function () { return Promise.resolve(""); };
+    var transcript = fieldFor("transcript");
+    var info = document.getElementById("video-info");
+    var pending = Promise.resolve("");
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      if (transcript) transcript.required = !!file;
+      info.hidden = !file;
+      info.textContent = file ? file.name + " (" + (file.size / 1048576).toFixed(1) + " MB)" : "";
+      pending = videoProblem(input);
+      pending.then(function (message) { setError(form, "video", message); });
+    });
+    return function () { return pending; };
   }
 
   function downscale(file) {
@@ -215,20 +280,29 @@
     counters(form);
     kindToggle(form);
     previews(form);
+    var videoChecked = videoField(form);
     form.addEventListener("submit", function (event) {
       if (!window.FormData || !window.Promise || !window.XMLHttpRequest) return;  // plain post
       event.preventDefault();
       clearErrors(form);
-      var data = new FormData(form);
-      var inputs = Array.prototype.slice.call(form.querySelectorAll('input[type="file"]'));
-      Promise.all(inputs.map(function (input) {
-        var file = input.files && input.files[0];
-        return downscale(file).then(function (out) {
-          if (file && out !== file) {
-            data.set(input.name, out, file.name.replace(/\.[^.]*$/, "") + ".jpg");
-          }
-        });
-      })).then(function () { send(form, data); });
+      videoChecked().then(function (problem) {
+        if (problem) {
+          setError(form, "video", problem);
+          showSummary("Your story was not sent: the video is too large or too long.",
+                      {video: problem});
+          return;
+        }
+        var data = new FormData(form);
+        var inputs = Array.prototype.slice.call(form.querySelectorAll(PHOTO_INPUTS));
+        Promise.all(inputs.map(function (input) {
+          var file = input.files && input.files[0];
+          return downscale(file).then(function (out) {
+            if (file && out !== file) {
+              data.set(input.name, out, file.name.replace(/\.[^.]*$/, "") + ".jpg");
+            }
+          });
+        })).then(function () { send(form, data); });
+      });
     });
   }
 
