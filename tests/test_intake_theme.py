@@ -7,6 +7,7 @@ import http.server
 import re
 import threading
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from lxml import html as lxml_html
@@ -262,3 +263,34 @@ def test_with_javascript_a_too_long_video_is_refused_before_sending(live, new_pa
     pg.click("button[type=submit]")
     pg.wait_for_selector("#form-status .error-summary")
     assert posts == []  # nothing was sent
+
+
+def test_a_story_sent_through_an_invitation_link_is_tied_to_the_giver(live, new_page):
+    """The invitation's personal link → the real form page → the real intake server."""
+    import sqlite3
+
+    from storywall.supporters import Supporters, now_iso
+
+    site, origin, _ = live
+    store = Supporters(site.root / "private")
+    token = "invitation-token-0123456789"
+    with store.db() as con:  # what `storywall invite` records for a gift
+        giver = store.person_for(con, email="gil@example.net", name="Gil")
+        con.execute("INSERT INTO gifts VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    ("G-browser", giver.id, "parks", "2026-10-01", 1, token, now_iso()))
+    pg = new_page(viewport={"width": 390, "height": 844})
+    pg.goto(f"{origin}/share/?initiative=parks&invite={token}")
+    assert pg.input_value("#field-initiative") == "parks"
+    assert pg.input_value("#field-invite") == token
+    pg.fill("#field-title", "Why I planted a tree")
+    pg.fill("#field-story", "My grandmother planted the oak by the school.")
+    pg.fill("#field-author", "Gil")
+    pg.check("#field-consent_publish")
+    with pg.expect_navigation(url=re.compile(r"/thanks/\?id=")):
+        pg.click("button[type=submit]")
+    sub_id = parse_qs(urlsplit(pg.url).query)["id"][0]
+    con = sqlite3.connect(site.root / "private" / "intake.sqlite3")
+    assert con.execute("SELECT person_id FROM links WHERE submission_id = ?",
+                       (sub_id,)).fetchone() == (giver.id,)
+    assert b"gil@example.net" not in b"".join(
+        p.read_bytes() for p in (site.root / "submissions" / sub_id).rglob("*") if p.is_file())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import logging
 import sqlite3
+import subprocess
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -275,8 +276,16 @@ def test_no_address_or_number_reaches_a_log_line_git_or_the_site(inviting, smtp,
     public = "".join(p.read_text(errors="replace") for folder in ("submissions", "content",
                                                                    "output")
                      for p in (loop.site.root / folder).rglob("*") if p.is_file())
+    root = loop.site.root
+    (root / ".gitignore").write_text("/output/\n/.cache/\n/private/\n")
+    for args in (["init", "-q"], ["add", "-A"],
+                 ["-c", "user.name=Mo", "-c", "user.email=mo@example.org", "commit", "-qm", "x"]):
+        subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
+    history = subprocess.run(["git", "-C", str(root), "log", "-p", "--all"], check=True,
+                             capture_output=True, text=True).stdout
+    assert "stories/" in history  # the published story is committed…
     for secret in ("ana.secret", "7700900999", "7700 900999"):
-        assert secret not in logged and secret not in public
+        assert secret not in logged and secret not in public and secret not in history
 
 
 def test_invite_without_sms_settings_is_one_line(loop, smtp, tmp_path):

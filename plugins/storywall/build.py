@@ -57,9 +57,22 @@ def config_path(site_dir: Path, publish: bool = False) -> Path:
     return path
 
 
-def read_pelican_settings(site_dir: Path, publish: bool = False, override: dict | None = None):
-    """Pelican's own settings reader, with a one-line error for a broken file."""
+def read_pelican_settings(site_dir: Path, publish: bool = False, override: dict | None = None,
+                          quiet: bool = False):
+    """Pelican's own settings reader, with a one-line error for a broken file.
+
+    ``quiet`` hides Pelican's warnings about settings that matter only to a build.
+    """
     from pelican.settings import read_settings
+
+    if quiet:
+        pelican_log = logging.getLogger("pelican")
+        level = pelican_log.level
+        pelican_log.setLevel(logging.ERROR)
+        try:
+            return read_pelican_settings(site_dir, publish, override)
+        finally:
+            pelican_log.setLevel(level)
 
     path = config_path(site_dir, publish)
     cwd = os.getcwd()

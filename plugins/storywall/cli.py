@@ -120,10 +120,10 @@ def serve(ctx: Context, port: int, no_build: bool):
 from .moderation_cli import approve, reject, reply, review, withdraw  # noqa: E402
 
 from .intake.cli import import_command, intake_command  # noqa: E402
-from .loop_cli import invite, notify  # noqa: E402
+from .loop_cli import invite, journey, notify  # noqa: E402
 
 for _command in (review, approve, reject, reply, withdraw, intake_command, import_command,
-                 notify, invite):
+                 notify, invite, journey):
     cli.add_command(_command)
 
 

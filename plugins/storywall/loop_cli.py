@@ -55,3 +55,24 @@ def invite(ctx: Context, file: Path, dry_run: Path | None, limit: int | None,
 
     result = core.invite(ctx.site, file, dry_run=dry_run, limit=limit, pause=pause)
     click.echo(result.summary(dry_run is not None))
+
+
+@click.command()
+@click.option("--html", "html", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Write a private, self-contained HTML report (counts only).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="Write one row per supporter with their timeline (has "
+              "contact details: for your CRM).")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="DATE",
+              help="Count only what happened on or after DATE (YYYY-MM-DD).")
+@handle_errors
+def journey(ctx: Context, html: Path | None, csv_path: Path | None, since):
+    """The supporter funnel: invited → told a story → published → told live → told impact."""
+    from . import journey as core
+
+    report = core.journey(ctx.site, since=since.date() if since else None, html=html,
+                          csv_path=csv_path)
+    click.echo(core.render_text(report), nl=False)
+    for label, path in (("HTML report", html), ("CSV", csv_path)):
+        if path is not None:
+            click.echo(f"{label}: {path}")

@@ -289,7 +289,7 @@ def decisions(folder: Path) -> list[Decision]:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return supporters.now_iso()
 
 
 def default_moderator(site_dir: Path) -> str:

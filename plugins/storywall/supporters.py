@@ -106,8 +106,13 @@ class StoreError(StoryWallError):
     """The private store cannot be read or written."""
 
 
+def utcnow() -> dt.datetime:
+    """The one clock of the private store (intake, moderation, notify, invite use it)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
 def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return utcnow().replace(microsecond=0).isoformat()
 
 
 def private_dir(site_dir: Path) -> Path:

@@ -244,7 +244,7 @@ class Store:
         content hash was made within ``duplicate_window`` seconds, nothing is
         recorded and its id is returned instead.
         """
-        now = dt.datetime.now(dt.timezone.utc)
+        now = supporters.utcnow()
         since = (now - dt.timedelta(seconds=duplicate_window)).isoformat()
         with self.db() as con:
             if duplicate_window > 0:
