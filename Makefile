@@ -79,6 +79,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_photos.py
 	$(BIN)/python scripts/bench_intake.py
 	$(BIN)/python scripts/bench_video.py
+	$(BIN)/python scripts/bench_loop.py
 
 # The demo stories' photos are made, not committed (skips the ones already there).
 demo-photos: $(STAMP)

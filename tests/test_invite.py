@@ -296,3 +296,31 @@ def test_invite_without_sms_settings_is_one_line(loop, smtp, tmp_path):
     assert r.exit_code == 1 and "STORYWALL_SMS_URL" in r.output
     assert len(r.output.strip().splitlines()) == 1
 
+
+
+def test_impact_update_by_text_is_one_short_message_with_the_initiative_link(inviting, smtp,
+                                                                             tmp_path):
+    loop, gateway = inviting
+    _, port = smtp
+    loop.configure(phone_country_code="44", organisation="The Riverside Community Trust")
+    loop.invite(write_csv(tmp_path / "gifts.csv", [
+        gift(1, email="", phone="07700 900001", date="2026-09-01")]), port)
+    loop.report_figure("2026-10-31")
+    loop.build()
+    report = loop.notify(port)
+    assert report.sent == 1
+    invitation, impact = gateway.bodies("+447700900001")
+    assert len(impact) <= 160 and impact.endswith(f"{SITE_URL}/initiatives/water/")
+    assert "12 wells" in impact
+
+
+def test_a_long_text_message_is_shortened_before_its_link_never_in_it():
+    from storywall.messages import fit_sms
+
+    url = "https://stories.example.org/share/?initiative=digital-inclusion&invite=" + "x" * 22
+    text = "The Riverside Community Trust: thank you for your gift! Tell us why you gave: " + url
+    short = fit_sms(text)
+    assert len(text) > 160 and len(short) <= 160 and short.endswith("... " + url)
+    assert short.startswith("The Riverside Community Trust: thank you")
+    with pytest.raises(Exception, match="shorten it to 160"):
+        fit_sms("x " * 10 + "https://example.org/" + "y" * 150)

@@ -288,3 +288,17 @@ def test_check_command_uses_the_site_video_limits(site):
     result = CliRunner().invoke(cli, ["--site", str(site.root), "check"])
     assert result.exit_code == 1 and "over the 1 s limit" in result.output
     assert "Traceback" not in result.output
+
+
+def test_approve_refuses_a_video_over_the_site_limits(site):
+    from click.testing import CliRunner
+
+    from conftest import ROOT
+    from storywall.cli import cli
+
+    folder = submit(site)
+    site.configure(ROOT / "theme", {"max_video_seconds": 1})
+    result = CliRunner().invoke(cli, ["--site", str(site.root), "approve", folder.name,
+                                      "--confirm", "--moderator", "Mo"])
+    assert result.exit_code == 1 and "over the 1 s limit" in result.output
+    assert folder.is_dir()  # still in the inbox

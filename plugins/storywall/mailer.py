@@ -10,7 +10,7 @@ rest stays queued for the next run.
 from __future__ import annotations
 
 import base64
-import email.policy
+import email.utils
 import json
 import os
 import smtplib
@@ -20,7 +20,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from email import message_from_bytes
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Mapping
 
@@ -115,10 +115,9 @@ class SmtpSender:
     def send(self, payload: bytes, address: str) -> None:
         if self._smtp is None:
             self._smtp = self._connect()
-        msg = message_from_bytes(payload, policy=email.policy.SMTP)
-        sender = msg["From"].addresses[0].addr_spec if msg["From"] else ""
+        sender = _envelope_sender(payload)
         try:
-            refused = self._smtp.send_message(msg, from_addr=sender, to_addrs=[address])
+            refused = self._smtp.sendmail(sender, [address], payload)
         except smtplib.SMTPRecipientsRefused as err:
             raise Refused(_reason(err)) from err
         except smtplib.SMTPDataError as err:
@@ -218,6 +217,12 @@ class DryRunSender:
         tmp.write_bytes(payload)
         os.replace(tmp, path)
         return path
+
+
+def _envelope_sender(payload: bytes) -> str:
+    """The From address of a message we made (headers only are parsed)."""
+    headers = BytesHeaderParser().parsebytes(payload)
+    return email.utils.parseaddr(str(headers.get("From", "")))[1]
 
 
 def _reason(err) -> str:

@@ -411,16 +411,17 @@ def _check_slug(slug: str, stories_dir: Path) -> str:
 
 def approve(site_dir: Path, content_dir: Path, sub_id: str, *, slug: str | None = None,
             moderator: str, confirm: bool = False, today: dt.date | None = None,
-            private: Path | None = None) -> Approval:
+            private: Path | None = None, settings=None) -> Approval:
     """Publish ``submissions/<sub_id>/`` as ``content/stories/<slug>/``.
 
     Refuses (:class:`ApprovalRefused`) when the check finds an error, or a
-    warning that the moderator has not confirmed (``confirm``).
+    warning that the moderator has not confirmed (``confirm``). ``settings`` (the
+    site's STORYWALL settings) gives the check its limits.
     """
     site_dir, content_dir = Path(site_dir), Path(content_dir)
     today = today or dt.date.today()
     folder = submission_folder(site_dir, sub_id)
-    problems = checks.check_submission(site_dir, content_dir, folder)
+    problems = checks.check_submission(site_dir, content_dir, folder, settings)
     errors = [p for p in problems if p.is_error]
     warnings = [p for p in problems if p.severity == "warning"]
     if errors:

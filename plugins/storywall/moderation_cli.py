@@ -21,6 +21,13 @@ def _content_dir(ctx: Context) -> Path:
     return Path(read_pelican_settings(ctx.site)["PATH"])
 
 
+def _settings(ctx: Context):
+    from . import settings as sw_settings
+    from .build import read_pelican_settings
+
+    return sw_settings.load(read_pelican_settings(ctx.site, quiet=True).get("STORYWALL"))
+
+
 def _organisation(ctx: Context) -> str:
     from . import settings as sw_settings
     from .build import read_pelican_settings
@@ -75,6 +82,7 @@ def approve(ctx: Context, sub_id: str, slug: str | None, confirm: bool, moderato
             commit: bool):
     """Publish submissions/ID/ as content/stories/SLUG/ (status: published)."""
     result = moderation.approve(ctx.site, _content_dir(ctx), sub_id, slug=slug,
+                                settings=_settings(ctx),
                                 moderator=moderator or moderation.default_moderator(ctx.site),
                                 confirm=confirm)
     for problem in result.warnings:
