@@ -135,6 +135,17 @@ FIELD_CASES = [
      "does not look like"),
     ("e-mail without consent", {"email": SECRET_EMAIL}, "consent_contact", "Tick this box"),
     ("contact without e-mail", {"consent_contact": "yes"}, "email", "Add your e-mail"),
+    ("bad phone", {"phone": "call me maybe", "consent_contact": "yes"}, "phone",
+     "does not look like a mobile number"),
+    ("national phone without a country code", {"phone": "07700 900123",
+                                                "consent_contact": "yes"}, "phone",
+     "with the country code"),
+    ("phone without consent", {"phone": "+44 7700 900123"}, "consent_contact", "Tick this box"),
+    ("texts without a phone", {"email": SECRET_EMAIL, "consent_contact": "yes",
+                               "channel": "sms"}, "phone", "Add your mobile number"),
+    ("e-mail chosen without one", {"phone": "+44 7700 900123", "consent_contact": "yes",
+                                   "channel": "email"}, "email", "or choose text message"),
+    ("unknown channel", {"channel": "pigeon"}, "channel", "Choose e-mail or text message"),
 ]
 
 
@@ -386,3 +397,36 @@ def test_without_a_theme_the_plain_form_still_keeps_the_text(make_client, tmp_pa
     html = r.get_data(as_text=True)
     assert r.status_code == 422 and "My &lt;b&gt;own&lt;/b&gt; words" in html
     assert "Title is too short" in html and 'value="Hi"' in html
+
+
+def test_a_mobile_number_reaches_only_the_private_store(client, site):
+    r = post(client, fields(phone="+44 7700-900 123", channel="sms",
+                            consent_contact="yes"))
+    assert r.status_code == 201, r.get_json()
+    sub_id = r.get_json()["id"]
+    assert b"7700" not in all_text(submissions(site) / sub_id)
+    con = sqlite3.connect(site.root / "private" / "intake.sqlite3")
+    assert con.execute("SELECT p.phone, p.channel, l.contact_ok FROM people p JOIN links l "
+                       "ON l.person_id = p.id WHERE l.submission_id = ?",
+                       (sub_id,)).fetchone() == ("+447700900123", "sms", 1)
+
+
+def test_the_same_address_twice_is_one_supporter(client, site):
+    first = post(client, fields(email=SECRET_EMAIL, consent_contact="yes")).get_json()["id"]
+    second = post(client, fields(title="Another story", email=SECRET_EMAIL.upper(),
+                                 consent_contact="yes")).get_json()["id"]
+    con = sqlite3.connect(site.root / "private" / "intake.sqlite3")
+    people = {row[0] for row in con.execute("SELECT person_id FROM links WHERE submission_id "
+                                            "IN (?, ?)", (first, second))}
+    assert len(people) == 1
+    assert con.execute("SELECT COUNT(*) FROM people").fetchone() == (1,)
+
+
+def test_a_refused_photo_leaves_no_supporter_behind(client, site):
+    r = post(client, fields(email=SECRET_EMAIL, consent_contact="yes", consent_photos="yes",
+                            alt_1="A well"),
+             photos={"photo_1": ("well.jpg", b"this is not a photo")})
+    assert r.status_code == 422, r.get_json()
+    con = sqlite3.connect(site.root / "private" / "intake.sqlite3")
+    assert con.execute("SELECT (SELECT COUNT(*) FROM people) + (SELECT COUNT(*) FROM links) + "
+                       "(SELECT COUNT(*) FROM events)").fetchone() == (0,)
