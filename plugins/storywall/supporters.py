@@ -106,6 +106,27 @@ class StoreError(StoryWallError):
     """The private store cannot be read or written."""
 
 
+@contextlib.contextmanager
+def transaction(path: Path, rollback: bool = False) -> Iterator[sqlite3.Connection]:
+    """One write transaction on the private store (BEGIN IMMEDIATE, synchronous FULL).
+
+    With ``rollback`` nothing is kept. Used here and by the intake server's store.
+    """
+    con = sqlite3.connect(path, timeout=SQLITE_TIMEOUT_SECONDS, isolation_level=None)
+    try:
+        con.execute("PRAGMA synchronous = FULL")
+        con.execute("PRAGMA foreign_keys = ON")
+        con.execute("BEGIN IMMEDIATE")
+        yield con
+        con.execute("ROLLBACK" if rollback else "COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
+
+
 def utcnow() -> dt.datetime:
     """The one clock of the private store (intake, moderation, notify, invite use it)."""
     return dt.datetime.now(dt.timezone.utc)
@@ -202,19 +223,8 @@ class Supporters:
         """
         if not self._ready:
             self._create()
-        con = sqlite3.connect(self.path, timeout=SQLITE_TIMEOUT_SECONDS, isolation_level=None)
-        try:
-            con.execute("PRAGMA synchronous = FULL")
-            con.execute("PRAGMA foreign_keys = ON")
-            con.execute("BEGIN IMMEDIATE")
+        with transaction(self.path, rollback=rollback) as con:
             yield con
-            con.execute("ROLLBACK" if rollback else "COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                con.execute("ROLLBACK")
-            raise
-        finally:
-            con.close()
 
     def _create(self) -> None:
         try:

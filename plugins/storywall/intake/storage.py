@@ -207,21 +207,8 @@ class Store:
         Access is serialised in-process by a lock: waiting on a lock is far
         cheaper than SQLite's busy-retry sleeps when many threads write.
         """
-        with self._lock:
-            con = sqlite3.connect(self.db_path, timeout=SQLITE_TIMEOUT_SECONDS,
-                                  isolation_level=None)
-            try:
-                con.execute("PRAGMA synchronous = FULL")
-                con.execute("PRAGMA foreign_keys = ON")
-                con.execute("BEGIN IMMEDIATE")
-                yield con
-                con.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    con.execute("ROLLBACK")
-                raise
-            finally:
-                con.close()
+        with self._lock, supporters.transaction(self.db_path) as con:
+            yield con
 
     # -- submissions -----------------------------------------------------
 
