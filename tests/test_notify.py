@@ -342,3 +342,43 @@ def test_journey_events_are_written_when_messages_are_sent(loop, smtp):
     con = sqlite3.connect(loop.private / "intake.sqlite3")
     kinds = [k for (k,) in con.execute("SELECT kind FROM events ORDER BY seq")]
     assert kinds[-1] == "told_live" and "submitted" in kinds
+
+
+def test_without_intake_url_unsubscribe_links_go_to_the_sites_own_host(loop, smtp):
+    inbox, port = smtp
+    loop.configure(intake_url="")
+    loop.approve(loop.submit(email="ana@example.net", consent_contact="yes"))
+    loop.build()
+    loop.notify(port)
+    link = inbox.to("ana@example.net")[0]["List-Unsubscribe"].strip().strip("<>")
+    assert link.startswith(f"{SITE_URL}/unsubscribe/")
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_smtp_login_uses_the_user_and_password_from_the_environment(loop):
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.password == b"s3cret")
+
+    inbox = mailkit.Inbox()
+    port = mailkit.free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=authenticator,
+                            auth_require_tls=False, auth_required=True)
+    controller.start()
+    try:
+        loop.approve(loop.submit(email="ana@example.net", consent_contact="yes"))
+        loop.build()
+        env = mailkit.smtp_env(port)  # no login: the server wants one
+        with pytest.raises(core.NotifyError, match="refused to send .530"):
+            core.notify(loop.site.root, env=env, pause=0)
+        env.update(STORYWALL_SMTP_USER="stories", STORYWALL_SMTP_PASSWORD="s3cret")
+        assert core.notify(loop.site.root, env=env, pause=0).sent == 1
+    finally:
+        controller.stop()
+    assert logins == [(b"stories", b"s3cret")]
+    assert inbox.recipients() == ["ana@example.net"]

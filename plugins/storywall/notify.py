@@ -54,7 +54,7 @@ class SiteInfo:
     private_dir: Path
     site_url: str  # https://stories.example.org (no trailing slash)
     organisation: str
-    intake_url: str  # absolute
+    intake_url: str  # absolute; like the form, /submit on the site's host by default
     settings: sw_settings.Settings
 
     def url(self, path: str) -> str:
@@ -82,15 +82,12 @@ def site_info(site_dir: Path, *, output: Path | None = None) -> SiteInfo:
         raise NotifyError(f"{name}: SITEURL is '{site_url}' — messages need the site's public "
                           "address: set SITEURL (or $STORYWALL_SITEURL) to https://…")
     sw = sw_settings.load(pelican.get("STORYWALL"))
-    if not sw.intake_url:
-        raise NotifyError(f"{name}: STORYWALL intake_url is not set — messages link to the "
-                          "intake server's /unsubscribe/ page; set it to the form's /submit URL")
     return SiteInfo(
         site_dir=site_dir, content_dir=Path(pelican["PATH"]),
         output_dir=Path(output or pelican["OUTPUT_PATH"]),
         theme_dir=Path(pelican["THEME"]), private_dir=moderation.private_dir(site_dir),
         site_url=site_url, organisation=sw.organisation or pelican.get("SITENAME", ""),
-        intake_url=urljoin(site_url + "/", sw.intake_url), settings=sw)
+        intake_url=urljoin(site_url + "/", sw.intake_url or "/submit"), settings=sw)
 
 
 # -- what is due --------------------------------------------------------------------
