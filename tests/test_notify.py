@@ -382,3 +382,16 @@ def test_smtp_login_uses_the_user_and_password_from_the_environment(loop):
         controller.stop()
     assert logins == [(b"stories", b"s3cret")]
     assert inbox.recipients() == ["ana@example.net"]
+
+
+def test_two_senders_never_run_at_once(loop, smtp):
+    from storywall.supporters import StoreError
+
+    inbox, port = smtp
+    loop.approve(loop.submit(email="ana@example.net", consent_contact="yes"))
+    loop.build()
+    with Supporters(loop.private).sending():  # another notify (or invite) is sending
+        with pytest.raises(StoreError, match="another notify or invite is sending"):
+            loop.notify(port)
+    assert inbox.received == []
+    assert loop.notify(port).sent == 1

@@ -342,6 +342,13 @@ def send_queued(store: Supporters, senders: Callable[[str], object], *, limit: i
                 report: Report | None = None, sleep=time.sleep) -> Report:
     """Send up to ``limit`` queued messages, ``pause`` seconds apart."""
     report = report or Report()
+    with store.sending():
+        _send(store, senders, limit, pause, still_due, report, sleep)
+    report.left = store.count_due()
+    return report
+
+
+def _send(store, senders, limit, pause, still_due, report, sleep) -> None:
     try:
         for queued in store.due(limit):
             if queued.unsubscribed or not still_due(queued):
@@ -371,8 +378,6 @@ def send_queued(store: Supporters, senders: Callable[[str], object], *, limit: i
             logger.info("storywall.notify: sent %s", queued.key)
     finally:
         _close(senders)
-    report.left = store.count_due()
-    return report
 
 
 def _no_address(text: str, address: str) -> str:

@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 DB_NAME = "intake.sqlite3"  # the one private store, shared with the intake server
 SQLITE_TIMEOUT_SECONDS = 30
+SEND_LOCK = "outbox.lock"  # held while a process sends, so that two never send one message
 TOKEN_BYTES = 24  # unsubscribe and invitation tokens: 192 random bits, 32 URL-safe characters
 
 EVENT_KINDS = ("gave", "invited", "submitted", "approved", "rejected", "told_live",
@@ -372,6 +373,24 @@ class Supporters:
             (message.key, message.person_id, message.kind, message.channel, message.address,
              message.initiative, message.ref, message.payload, now_iso()))
         return cur.rowcount == 1
+
+    @contextlib.contextmanager
+    def sending(self) -> Iterator[None]:
+        """Only one process sends from the outbox at a time (an exclusive lock file)."""
+        import fcntl
+
+        if not self._ready:
+            self._create()
+        with open(self.folder / SEND_LOCK, "a") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as err:
+                raise StoreError("another notify or invite is sending right now — run it "
+                                 "again when that one has finished") from err
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def due(self, limit: int) -> list["Queued"]:
         """Queued messages (and any left 'sending' by a crash), oldest first."""
