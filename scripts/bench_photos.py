@@ -11,16 +11,19 @@ comparable between runs and machines. Prints, per photo size:
   with the encodes spread over the CPUs in threads (what the intake server and
   a one-photo build see), the same with one thread, and the CPU seconds
   (``time.process_time``, all threads) — CPU is what noise on a shared machine
-  changes least;
+  changes least; the fastest and slowest run are shown beside each median;
 * warm: milliseconds for a cached ``DerivativeCache.get_or_make``;
-* bytes and PSNR of every variant against a reference made by full decode +
-  LANCZOS from the original (so DCT-scaled decoding and chained resizes cannot
-  silently lose quality);
-* WebP: bytes of the chosen method against Pillow's default method 4 on the
-  same resized pixels, at the same quality setting and at equal PSNR; encoder
-  ms/bytes/PSNR of every method and JPEG mode at the largest width;
+* bytes, PSNR (RGB) and SSIM (luma, see :func:`ssim`) of every variant against
+  a reference made by full decode + LANCZOS from the original (so DCT-scaled
+  decoding, chained resizes and fast encoder settings cannot silently lose
+  quality), and of that reference encoded with the same settings;
+* WebP: bytes of the chosen methods (one for the largest size, one for the
+  others) against Pillow's default method 4 on the same resized pixels, at the
+  same quality setting and at equal PSNR; encoder ms/bytes/PSNR of every
+  method and JPEG mode at the largest width and the next one;
 * batch: ``process_many`` wall and CPU seconds per photo for ``--pool`` photos
-  on one worker per CPU (what a build does), with baseline and progressive JPEG;
+  of each size on one worker per CPU (what a build does), and with progressive
+  JPEG for the largest size;
 * sharp (libvips), when ``node`` and the npm package are there: the same
   derivatives from the same files in the same run (scripts/bench_sharp.mjs),
   sharp's idiomatic pipeline at its defaults and a decode-once chain at our
@@ -54,7 +57,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from PIL import ExifTags, Image, ImageChops, ImageDraw, ImageFilter, ImageOps, ImageStat
+from PIL import ExifTags, Image, ImageChops, ImageDraw, ImageFilter, ImageMath, ImageOps, ImageStat
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "plugins"))  # works without an editable install too
@@ -165,6 +168,40 @@ def psnr(a: Image.Image, b: Image.Image) -> float:
     return 99.0 if mse == 0 else round(10 * math.log10(255 * 255 / mse), 2)
 
 
+_SSIM_C1, _SSIM_C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2  # Wang et al. 2004 constants, 8-bit
+
+
+def _ssim_map(mx, my, mxx, myy, mxy):
+    cov, var = mxy - mx * my, mxx - mx * mx + myy - my * my
+    top = (2 * mx * my + _SSIM_C1) * (2 * cov + _SSIM_C2)
+    return top / ((mx * mx + my * my + _SSIM_C1) * (var + _SSIM_C2))
+
+
+def ssim(a: Image.Image, b: Image.Image, window: int = 8, stride: int = 4) -> float:
+    """Mean SSIM of the luma of two same-size images (1 = identical).
+
+    Square ``window`` × ``window`` windows every ``stride`` px (Wang et al.'s first form;
+    the Gaussian 11×11 form needs a float filter Pillow lacks). On photo crops it is within
+    0.003 of the Gaussian SSIM. Pillow only: window means are ``reduce()`` of float images.
+    """
+    x, y = (im.convert("L").convert("F") for im in (a, b))
+    pairs = ((x, x), (y, y), (x, y))
+    planes = [x, y, *(ImageMath.lambda_eval(lambda v: v["p"] * v["q"], p=p, q=q) for p, q in pairs)]
+    total = count = 0.0
+    for dx in range(0, window, stride):
+        for dy in range(0, window, stride):
+            w, h = (x.width - dx) // window * window, (x.height - dy) // window * window
+            if w <= 0 or h <= 0:
+                continue
+            means = [p.crop((dx, dy, dx + w, dy + h)).reduce(window) for p in planes]
+            names = dict(zip(("mx", "my", "mxx", "myy", "mxy"), means, strict=True))
+            smap = ImageMath.lambda_eval(lambda v: _ssim_map(*(v[k] for k in names)), **names)
+            n = smap.width * smap.height  # ImageStat bins float images: take the mean by resizing
+            total += smap.resize((1, 1), Image.Resampling.BOX).getpixel((0, 0)) * n
+            count += n
+    return round(total / count, 4) if count else 1.0
+
+
 def reference(src: Path, size: tuple[int, int]) -> Image.Image:
     """Full decode (no draft) + LANCZOS straight from the original."""
     with Image.open(src) as img:
@@ -176,8 +213,8 @@ def _cpu_with_children() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _timings(fn, repeats: int, *, quiet: bool = True) -> tuple[float, float]:
-    """Median wall and CPU seconds (this process, its threads and reaped children) of ``fn()``."""
+def _runs(fn, repeats: int, *, quiet: bool = True) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds (this process, its threads and reaped children) of each ``fn()``."""
     walls, cpus = [], []
     for _ in range(repeats):
         if quiet:
@@ -186,7 +223,18 @@ def _timings(fn, repeats: int, *, quiet: bool = True) -> tuple[float, float]:
         fn()
         walls.append(time.perf_counter() - wall)
         cpus.append(_cpu_with_children() - cpu)
+    return walls, cpus
+
+
+def _timings(fn, repeats: int, *, quiet: bool = True) -> tuple[float, float]:
+    """Median wall and CPU seconds of ``fn()``."""
+    walls, cpus = _runs(fn, repeats, quiet=quiet)
     return statistics.median(walls), statistics.median(cpus)
+
+
+def _spread(values: list[float], scale: float = 1.0) -> list[float]:
+    """[fastest, slowest] of ``values`` divided by ``scale``, rounded for the report."""
+    return [round(min(values) / scale, 4), round(max(values) / scale, 4)]
 
 
 def _median_seconds(fn, repeats: int) -> float:
@@ -208,8 +256,13 @@ def time_cold(src: Path, work: Path, repeats: int, settings, threads: int = 0) -
     outs = iter(tempfile.mkdtemp(dir=work) for _ in range(repeats + 1))
     with photo_threads(threads):
         result = photos.make_derivatives(src, next(outs), settings=settings)  # warm up imports
-        wall, cpu = _timings(lambda: photos.make_derivatives(src, next(outs), settings=settings), repeats)
-    return {"seconds": wall, "cpu_seconds": cpu, "result": result}
+        walls, cpus = _runs(lambda: photos.make_derivatives(src, next(outs), settings=settings), repeats)
+    return {
+        "seconds": statistics.median(walls),
+        "cpu_seconds": statistics.median(cpus),
+        "seconds_spread": _spread(walls),
+        "result": result,
+    }
 
 
 def naive_derivatives(src: Path, widths) -> None:
@@ -230,23 +283,28 @@ def time_warm(src: Path, work: Path, repeats: int, settings) -> float:
 
 
 def variant_quality(src: Path, result: photos.PhotoResult, out_dir: Path, settings) -> list[dict]:
-    """Bytes and PSNR of each variant vs the reference, and of the reference itself encoded
+    """Bytes, PSNR and SSIM of each variant vs the reference, and of the reference itself encoded
     with the same settings ("ideal"): the gap is what the fast path (draft, chained resizes) costs."""
     rows, refs = [], {}
+    order = sorted({v.width for v in result.variants}, reverse=True)  # derivative_sizes order
     for v in result.variants:
         ref = refs.setdefault(v.width, reference(src, (v.width, v.height)))
+        method = settings.webp_method_at(order.index(v.width))
         with Image.open(out_dir / v.filename) as made:
-            quality = psnr(made, ref)
-        with Image.open(io.BytesIO(photos._encode(ref.copy(), v.format, settings))) as ideal:
-            ideal_psnr = psnr(ideal, ref)
+            quality, similarity = psnr(made, ref), ssim(made, ref)
+        with Image.open(io.BytesIO(photos._encode(ref.copy(), v.format, settings, method))) as ideal:
+            ideal_psnr, ideal_ssim = psnr(ideal, ref), ssim(ideal, ref)
         rows.append(
             {
                 "width": v.width,
                 "height": v.height,
                 "format": v.format,
+                "webp_method": method if v.format == "webp" else None,
                 "bytes": v.bytes,
                 "psnr": quality,
+                "ssim": similarity,
                 "ideal_psnr": ideal_psnr,
+                "ideal_ssim": ideal_ssim,
             }
         )
     return rows
@@ -271,15 +329,17 @@ def webp_vs_default(src: Path, settings) -> dict:
     """WebP bytes of the chosen method vs Pillow's default method 4 on the pipeline's own
     pixels: at the same quality setting, and at equal PSNR (fitted rate curves, method 4's PSNR)."""
     rows = []
-    for img in pipeline_images(src, settings):
+    for index, img in enumerate(pipeline_images(src, settings)):
         ref = reference(src, img.size)
-        chosen_bytes, chosen = _webp(img, settings.webp_quality, settings.webp_method)
+        method = settings.webp_method_at(index)
+        chosen_bytes, chosen = _webp(img, settings.webp_quality, method)
         default_bytes, default = _webp(img, settings.webp_quality, 4)
         default_psnr = psnr(default, ref)
-        equal = _equal_psnr_bytes(img, ref, settings.webp_method, default_bytes, default_psnr)
+        equal = _equal_psnr_bytes(img, ref, method, default_bytes, default_psnr)
         rows.append(
             {
                 "width": img.width,
+                "method": method,
                 "bytes": chosen_bytes,
                 "psnr": psnr(chosen, ref),
                 "default_bytes": default_bytes,
@@ -290,6 +350,7 @@ def webp_vs_default(src: Path, settings) -> dict:
     total = lambda key: sum(r[key] for r in rows)  # noqa: E731
     return {
         "method": settings.webp_method,
+        "method_small": settings.webp_method_at(1),
         "quality": settings.webp_quality,
         "rows": rows,
         "same_quality_setting_pct": round(100 * (total("bytes") / total("default_bytes") - 1), 1),
@@ -310,8 +371,10 @@ def _encode_row(img: Image.Image, ref: Image.Image, repeats: int, **params) -> d
         return {**shown, "ms": round(seconds * 1000, 1), "bytes": len(data), "psnr": psnr(back, ref)}
 
 
-def encoder_rows(src: Path, width: int, repeats: int, settings) -> dict:
-    """WebP methods and JPEG modes at ``width``, each against the LANCZOS reference (CPU ms)."""
+def encoder_rows(src: Path, width: int, repeats: int, settings, method: int | None = None) -> dict:
+    """WebP methods and JPEG modes at ``width``, each against the LANCZOS reference (CPU ms);
+    ``method`` (default ``settings.webp_method``) is the one the pipeline uses at that width."""
+    method = settings.webp_method if method is None else method
     with Image.open(src) as img:
         size = (width, round(width * img.height / img.width))
     ref = reference(src, size)
@@ -320,8 +383,8 @@ def encoder_rows(src: Path, width: int, repeats: int, settings) -> dict:
         for m in range(7)
     ]
     default = webp[4]
-    chosen = webp[settings.webp_method]
-    equal = _equal_psnr_bytes(ref, ref, settings.webp_method, default["bytes"], default["psnr"])
+    chosen = webp[method]
+    equal = _equal_psnr_bytes(ref, ref, method, default["bytes"], default["psnr"])
     jpeg = [
         _encode_row(
             ref, ref, repeats, format="JPEG", quality=settings.jpeg_quality, optimize=o, progressive=p
@@ -336,7 +399,7 @@ def encoder_rows(src: Path, width: int, repeats: int, settings) -> dict:
             "psnr": default["psnr"],
             "default_bytes": default["bytes"],
             "chosen_bytes": equal,
-            "chosen_method": settings.webp_method,
+            "chosen_method": method,
             "speedup": round(default["ms"] / chosen["ms"], 2),
         },
     }
@@ -365,7 +428,8 @@ def _equal_psnr_bytes(
 
 
 def batch_photos(work: Path, size: tuple[int, int], count: int) -> list[Path]:
-    return [write_camera_jpeg(work / f"pool-{i}.jpg", size, seed=100 + i) for i in range(count)]
+    name = f"pool-{size[0]}x{size[1]}"
+    return [write_camera_jpeg(work / f"{name}-{i}.jpg", size, seed=100 + i) for i in range(count)]
 
 
 def time_pool(srcs: list[Path], work: Path, repeats: int, settings, workers: int | None = None) -> dict:
@@ -378,12 +442,17 @@ def time_pool(srcs: list[Path], work: Path, repeats: int, settings, workers: int
         outcomes = photos.process_many(jobs, workers=workers, progress=False)
         errors[:] = [str(o) for o in outcomes if isinstance(o, photos.PhotoError)]
 
-    wall, cpu = _timings(batch, repeats)
+    walls, cpus = _runs(batch, repeats)
+    with Image.open(srcs[0]) as img:
+        size = list(img.size)
     return {
         "photos": len(srcs),
+        "size": size,
         "workers": min(workers or os.cpu_count() or 1, len(srcs)),
-        "seconds_per_photo": round(wall / len(srcs), 4),
-        "cpu_per_photo": round(cpu / len(srcs), 4),
+        "seconds_per_photo": round(statistics.median(walls) / len(srcs), 4),
+        "seconds_per_photo_spread": _spread(walls, len(srcs)),
+        "cpu_per_photo": round(statistics.median(cpus) / len(srcs), 4),
+        "cpu_per_photo_spread": _spread(cpus, len(srcs)),
         "errors": errors,
     }
 
@@ -434,7 +503,7 @@ def run_sharp(
         for v in photo["variants"]:
             ref = reference(Path(photo["src"]), (v["width"], v["height"]))
             with Image.open(v.pop("file")) as made:
-                v["psnr"] = psnr(made, ref)
+                v["psnr"], v["ssim"] = psnr(made, ref), ssim(made, ref)
     shutil.rmtree(out, ignore_errors=True)
     return report
 
@@ -521,8 +590,10 @@ def run(
                     "size": list(size),
                     "source_bytes": src.stat().st_size,
                     "cold_seconds": round(cold["seconds"], 4),
+                    "cold_seconds_spread": cold["seconds_spread"],
                     "cold_cpu_seconds": round(cold["cpu_seconds"], 4),
                     "cold_seconds_1_thread": round(single["seconds"], 4),
+                    "cold_seconds_1_thread_spread": single["seconds_spread"],
                     "warm_ms": round(time_warm(src, work, repeats, settings), 3),
                     "variants": variant_quality(src, result, out_dir, settings),
                     "webp_vs_default": webp_vs_default(src, settings),
@@ -530,10 +601,19 @@ def run(
             )
         naive = _median_seconds(lambda: naive_derivatives(src, settings.widths), max(3, repeats // 2))
         report["naive_cold_seconds"] = round(naive, 3)
-        report["encoders"] = encoder_rows(src, max(settings.widths), max(3, repeats // 2), settings)
-        batch = batch_photos(work, sizes[-1], pool) if pool else []
+        widths = sorted(settings.widths, reverse=True)
+        report["encoders"] = encoder_rows(src, widths[0], max(3, repeats // 2), settings)
+        if len(widths) > 1:  # the next size down, at its own method
+            report["encoders_small"] = encoder_rows(
+                src, widths[1], max(3, repeats // 2), settings, settings.webp_method_at(1)
+            )
         pool_repeats = max(3, repeats // 2)
-        report["pool"] = time_pool(batch, work, pool_repeats, settings, workers) if pool else None
+        report["pools"] = [
+            time_pool(batch_photos(work, size, pool), work, pool_repeats, settings, workers)
+            for size in (sizes if pool else ())
+        ]
+        batch = batch_photos(work, sizes[-1], pool) if pool else []  # the largest size (same files)
+        report["pool"] = report["pools"][-1] if pool else None
         if pool and not settings.jpeg_progressive:
             progressive = replace(settings, jpeg_progressive=True)
             report["pool_progressive"] = time_pool(batch, work, pool_repeats, progressive, workers)
@@ -555,22 +635,32 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
 
 
+def _range(spread: list[float] | None) -> str:
+    return f" [{spread[0]:.3f}-{spread[1]:.3f}]" if spread else ""
+
+
 def _print_photo(p: dict) -> None:
     w, h = p["size"]
     print(
         f"\n{w}×{h} JPEG, {p['source_bytes'] / 1e6:.2f} MB, {len(p['variants'])} files: cold "
-        f"{p['cold_seconds']:.3f} s/photo wall (CPU {p['cold_cpu_seconds']:.3f} s; one thread "
-        f"{p['cold_seconds_1_thread']:.3f} s), warm {p['warm_ms']:.2f} ms/photo"
+        f"{p['cold_seconds']:.3f}{_range(p.get('cold_seconds_spread'))} s/photo wall "
+        f"(CPU {p['cold_cpu_seconds']:.3f} s; one thread {p['cold_seconds_1_thread']:.3f}"
+        f"{_range(p.get('cold_seconds_1_thread_spread'))} s), warm {p['warm_ms']:.2f} ms/photo"
     )
     for v in p["variants"]:
+        method = f"m{v['webp_method']}" if v.get("webp_method") is not None else "  "
         print(
-            f"  {v['format']:5} {v['width']:5}×{v['height']:<5} {v['bytes']:>9,} B  "
-            f"PSNR {v['psnr']:.2f} dB (reference encoded alike: {v['ideal_psnr']:.2f} dB)"
+            f"  {v['format']:5}{method} {v['width']:5}×{v['height']:<5} {v['bytes']:>9,} B  "
+            f"PSNR {v['psnr']:.2f} dB SSIM {v['ssim']:.4f} "
+            f"(reference encoded alike: {v['ideal_psnr']:.2f} dB, {v['ideal_ssim']:.4f})"
         )
     d = p["webp_vs_default"]
-    rows = ", ".join(f"{r['width']}: {100 * (r['bytes'] / r['default_bytes'] - 1):+.1f}%" for r in d["rows"])
+    rows = ", ".join(
+        f"{r['width']} m{r['method']}: {100 * (r['bytes'] / r['default_bytes'] - 1):+.1f}%" for r in d["rows"]
+    )
     print(
-        f"  WebP method {d['method']} vs Pillow's default 4, same pixels: "
+        f"  WebP method {d['method']} (largest) / {d['method_small']} (smaller) vs Pillow's default 4, "
+        f"same pixels: "
         f"{d['same_quality_setting_pct']:+.1f}% bytes at the same quality setting q{d['quality']} ({rows}); "
         f"{d['equal_psnr_pct']:+.1f}% at equal PSNR"
     )
@@ -606,9 +696,11 @@ def _print_encoders(enc: dict, method: int) -> None:
 def _print_pool(name: str, pool: dict | None) -> None:
     if pool:
         errors = f", {len(pool['errors'])} ERRORS" if pool["errors"] else ""
+        size = "×".join(map(str, pool["size"])) + " " if pool.get("size") else ""
         print(
-            f"process_many{name}: {pool['photos']} photos, {pool['workers']} workers: "
-            f"{pool['seconds_per_photo']:.3f} s/photo wall, CPU {pool['cpu_per_photo']:.3f} s/photo{errors}"
+            f"process_many{name}: {pool['photos']} {size}photos, {pool['workers']} workers: "
+            f"{pool['seconds_per_photo']:.3f}{_range(pool.get('seconds_per_photo_spread'))} s/photo wall, "
+            f"CPU {pool['cpu_per_photo']:.3f}{_range(pool.get('cpu_per_photo_spread'))} s/photo{errors}"
         )
 
 
@@ -616,7 +708,10 @@ def _print_sharp(section: dict, photo_rows: list[dict]) -> None:
     if "skipped" in section:
         print(f"\nsharp: skipped — {section['skipped']}")
         return
-    labels = {"default": "idiomatic clone() per file, its defaults", "tuned": "decode once, chained"}
+    labels = {
+        "default": "idiomatic clone() per file, its defaults",
+        "tuned": "decode once, chained, our largest size's effort at every size",
+    }
     for name, label in labels.items():
         s = section[name]
         effort = s["settings"]["webpEffort"]
@@ -632,6 +727,15 @@ def _print_sharp(section: dict, photo_rows: list[dict]) -> None:
                 f"  {w}×{h}: {theirs['seconds']:.3f} s/photo wall (CPU {theirs['cpu_seconds']:.3f} s); "
                 f"Pillow/sharp {_x(theirs['pillow_over_sharp'])}; sharp WebP {webp:,} B vs ours {ours:,} B"
             )
+            for fmt in ("webp", "jpeg"):
+                mine = max((v for v in row["variants"] if v["format"] == fmt), key=lambda v: v["width"])
+                them = [v for v in theirs["variants"] if v["format"] == fmt and v["width"] == mine["width"]]
+                if them and "ssim" in them[0]:
+                    print(
+                        f"    {fmt} {mine['width']}: sharp {them[0]['bytes']:,} B PSNR {them[0]['psnr']:.2f} "
+                        f"dB SSIM {them[0]['ssim']:.4f}; ours {mine['bytes']:,} B {mine['psnr']:.2f} dB "
+                        f"{mine['ssim']:.4f}"
+                    )
         if b := s.get("batch"):
             print(
                 f"  batch of {b['photos']}: {b['seconds_per_photo']:.3f} s/photo wall (CPU "
@@ -649,8 +753,11 @@ def _print_report(report: dict) -> None:
         f"JPEG): {report['naive_cold_seconds']:.3f} s/photo"
     )
     _print_encoders(report["encoders"], report["settings"]["webp_method"])
+    if small := report.get("encoders_small"):
+        _print_encoders(small, small["webp_equal_psnr"]["chosen_method"])
     print()
-    _print_pool("", report.get("pool"))
+    for pool in report.get("pools") or [report.get("pool")]:
+        _print_pool("", pool)
     _print_pool(" (progressive JPEG)", report.get("pool_progressive"))
     _print_sharp(report["sharp"], report["photos"])
     busy = report["busy_runs"]
@@ -664,10 +771,20 @@ def _print_report(report: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="timed runs per figure (median)")
-    parser.add_argument("--pool", type=int, default=8, help="photos for the process_many figure (0 = skip)")
+    parser.add_argument(
+        "--pool", type=int, default=8, help="photos of each size for the process_many figures (0 = skip)"
+    )
     parser.add_argument("--workers", type=int, default=None, help="process_many workers (default: CPUs)")
     parser.add_argument("--json", action="store_true", help="print the result dict as JSON")
-    parser.add_argument("--webp-method", type=int, default=photos.WEBP_METHOD)
+    parser.add_argument(
+        "--webp-method", type=int, default=photos.WEBP_METHOD, help="libwebp method, largest size"
+    )
+    parser.add_argument(
+        "--webp-method-small",
+        type=int,
+        default=None,
+        help="libwebp method, smaller sizes (default: the same as --webp-method)",
+    )
     parser.add_argument("--resample", default=photos.RESAMPLE, choices=("bilinear", "bicubic", "lanczos"))
     parser.add_argument(
         "--progressive",
@@ -688,7 +805,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     settings = photos.DerivativeSettings(
-        webp_method=args.webp_method, resample=args.resample, jpeg_progressive=args.progressive
+        webp_method=args.webp_method,
+        webp_method_small=args.webp_method_small,
+        resample=args.resample,
+        jpeg_progressive=args.progressive,
     )
     report = run(
         repeats=args.repeats,

@@ -134,6 +134,24 @@ def test_changed_widths_setting_remakes_derivatives(site):
     assert widths == [300, 600]
 
 
+def test_smaller_webp_effort_setting_reaches_the_smaller_webp_files(site):
+    from conftest import ROOT
+
+    def webp_bytes(width: int) -> bytes:
+        (path,) = [p for p in output_images(site)
+                   if f"-{width}-" in p.name and p.suffix == ".webp"]
+        return path.read_bytes()
+
+    add_photo_story(site, "pump", ["pump.jpg"], size=(2000, 1500))
+    build.build(site.root)
+    before = {w: webp_bytes(w) for w in (1600, 960, 480)}
+    site.configure(ROOT / "theme", {"photo_webp_method_small": 4})
+    build.build(site.root)
+    after = {w: webp_bytes(w) for w in (1600, 960, 480)}
+    assert after[1600] == before[1600]  # the largest keeps its method
+    assert after[960] != before[960] and after[480] != before[480]
+
+
 def test_small_photo_is_never_upscaled(site):
     add_photo_story(site, "tiny", ["tiny.jpg"], size=(400, 300))
     build.build(site.root)

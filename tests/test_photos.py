@@ -344,6 +344,11 @@ def test_settings_are_validated():
     with pytest.raises(SettingsError):
         DerivativeSettings(formats=("gif",))
     assert DerivativeSettings(widths=(960, 480, 480), formats=("jpg",)).widths == (480, 960)
+    for bad in (-1, 7, "4", 2.5, True):
+        with pytest.raises(SettingsError, match="WebP methods"):
+            DerivativeSettings(webp_method=bad)
+        with pytest.raises(SettingsError, match="WebP methods"):
+            DerivativeSettings(webp_method_small=bad)
 
 
 # --- speed: threads, filters, progressive ------------------------------------------------
@@ -395,10 +400,10 @@ def test_encodes_run_in_threads_when_there_are_cpus(tmp_path, monkeypatch):
 def test_a_failing_threaded_encode_raises_and_leaves_no_temp_files(tmp_path, monkeypatch):
     real = photos._save_pixels
 
-    def disk_full(img, fmt, settings, fp):
+    def disk_full(img, fmt, settings, fp, *rest):
         if fmt == "jpeg" and img.width == 32:
             raise OSError(28, "No space left on device")
-        return real(img, fmt, settings, fp)
+        return real(img, fmt, settings, fp, *rest)
 
     monkeypatch.setattr(photos, "_photo_threads", 3)
     monkeypatch.setattr(photos, "_save_pixels", disk_full)
@@ -416,6 +421,41 @@ def test_progressive_jpeg_setting_is_honoured(tmp_path):
         with Image.open(out / result.variant("jpeg").filename) as img:
             assert bool(img.info.get("progressive")) is progressive
     assert photos.JPEG_PROGRESSIVE is False  # the default: see scripts/bench_photos.py for the cost
+
+
+def test_webp_method_small_applies_to_every_size_but_the_largest(tmp_path, monkeypatch):
+    seen = []
+    real = photos._save_pixels
+
+    def spy(img, fmt, settings, fp, webp_method=None):
+        seen.append((fmt, img.width, webp_method))
+        return real(img, fmt, settings, fp, webp_method)
+
+    monkeypatch.setattr(photos, "_save_pixels", spy)
+    src = _textured_jpeg(tmp_path / "m.jpg")  # 1200 px wide
+    settings = DerivativeSettings(widths=(200, 480, 1600), webp_method=1, webp_method_small=5)
+    make_set(src, tmp_path / "a", settings=settings)
+    webp = sorted((w, m) for fmt, w, m in seen if fmt == "webp")
+    assert webp == [(200, 5), (480, 5), (1200, 1)]  # 1600 collapsed to the photo's width: the largest
+    assert photos.WEBP_METHOD == 2 and DerivativeSettings().webp_method_small is None  # bench_photos.py
+    seen.clear()
+    make_set(src, tmp_path / "b", settings=DerivativeSettings(widths=(200, 1600), webp_method=4))
+    assert sorted(m for fmt, _, m in seen if fmt == "webp") == [4, 4]  # None: the same method everywhere
+
+
+def test_webp_method_changes_only_its_own_files_and_the_names(tmp_path):
+    src = _textured_jpeg(tmp_path / "m.jpg")
+    base = DerivativeSettings(widths=(200, 1000), formats=("webp",), webp_method_small=3)
+    other = DerivativeSettings(widths=(200, 1000), formats=("webp",), webp_method_small=0)
+    one, one_dir = make_set(src, tmp_path / "a", settings=base)
+    two, two_dir = make_set(src, tmp_path / "b", settings=other)
+    assert one.key != two.key  # the method is part of the settings hash
+    for same in (DerivativeSettings(webp_method_small=2), DerivativeSettings(webp_method=5)):
+        assert "webp_method_small" not in json.loads(same.token())  # one method: names as they were
+    small = [(one_dir / one.variant("webp", 200).filename), (two_dir / two.variant("webp", 200).filename)]
+    large = [(one_dir / one.variant("webp", 1000).filename), (two_dir / two.variant("webp", 1000).filename)]
+    assert small[0].read_bytes() != small[1].read_bytes()
+    assert large[0].read_bytes() == large[1].read_bytes()
 
 
 def test_chained_steps_use_box_for_bilinear_and_the_same_filter_otherwise():

@@ -28,8 +28,9 @@ Decisions (each one is tested in tests/test_photos.py):
 * Stripping: every output is re-encoded from pixels with an empty ``info``,
   so no EXIF, GPS, XMP, IPTC, JPEG comment, PNG text chunk or ICC profile
   survives.
-* Derivatives are WebP (method chosen by measurement, see
-  scripts/bench_photos.py) and optimised JPEG, named
+* Derivatives are WebP and optimised JPEG (WebP effort chosen by measurement,
+  see scripts/bench_photos.py; the largest size and the smaller ones have
+  separate settings, since the largest takes most of the time), named
   ``<stem>-<width>-<hash10>.<ext>``; the hash covers the source bytes and every
   setting that changes output. Widths wider than the photo collapse to the
   photo's own width: never upscaled.
@@ -92,10 +93,15 @@ MAX_SANITIZED_EDGE = 4096  # px: long edge of the photo kept at intake
 DEFAULT_WIDTHS = (480, 960, 1600)  # px: derivative widths for srcset
 DEFAULT_FORMATS = ("webp", "jpeg")
 WEBP_QUALITY = 80  # libwebp quality 0-100
-# libwebp effort 0-6. Measured (scripts/bench_photos.py): 2.3x faster than the default 4, for
-# +4-6% bytes at equal PSNR and +6.5% at the same quality setting; 0 and 1 save ~25 ms more per
-# 12 MP photo for +10-18%; 3 is as slow as 4.
+# libwebp effort 0-6 for the largest derivative. Measured (scripts/bench_photos.py): 2.3x faster
+# than the default 4, for +6.5% bytes at the same quality setting and +4-6% at equal PSNR;
+# 0 and 1 save ~15-25 ms more per 12 MP photo for +10-18%; 3 is as slow as 4.
 WEBP_METHOD = 2
+# DerivativeSettings.webp_method_small sets the effort of every smaller derivative (960 and 480
+# px by default; None = WEBP_METHOD). Measured per 12 MP photo, method 3 there instead of 2:
+# +30-40 ms CPU (+16-19% wall for a 2-core batch), -6.5% bytes at those sizes, the whole WebP
+# set +3.5-3.9% against method 4 everywhere instead of +6.3%, PSNR +0.05 dB. Off by default
+# for speed; 3 is as fast as 4 there and a little smaller.
 JPEG_QUALITY = 82  # libjpeg quality 0-100, optimised Huffman tables
 # Measured: progressive costs +30 ms CPU per 12 MP photo (its encodes take 2.5x as long) and
 # +0.03 s/photo wall in a 2-core batch, for ~1% fewer bytes. On with DerivativeSettings.
@@ -159,7 +165,8 @@ class DerivativeSettings:
     widths: tuple[int, ...] = DEFAULT_WIDTHS
     formats: tuple[str, ...] = DEFAULT_FORMATS
     webp_quality: int = WEBP_QUALITY
-    webp_method: int = WEBP_METHOD
+    webp_method: int = WEBP_METHOD  # the largest derivative (and the others unless set below)
+    webp_method_small: int | None = None  # every smaller derivative; None: webp_method
     jpeg_quality: int = JPEG_QUALITY
     jpeg_progressive: bool = JPEG_PROGRESSIVE
     resample: str = RESAMPLE
@@ -169,10 +176,21 @@ class DerivativeSettings:
         object.__setattr__(self, "formats", _clean_formats(self.formats))
         if self.resample not in _RESAMPLERS:
             raise SettingsError(f"photo resample must be one of {sorted(_RESAMPLERS)}, got {self.resample!r}")
+        for method in (self.webp_method, self.webp_method_at(1)):
+            if isinstance(method, bool) or not isinstance(method, int) or not 0 <= method <= 6:
+                raise SettingsError(f"photo WebP methods must be whole numbers 0-6, got {method!r}")
+
+    def webp_method_at(self, index: int) -> int:
+        """The libwebp method for the derivative at ``index`` in derivative_sizes order (0 = largest)."""
+        small = self.webp_method if self.webp_method_small is None else self.webp_method_small
+        return self.webp_method if index == 0 else small
 
     def token(self) -> str:
         """A stable text of these settings (plus the pipeline version) for hashing."""
-        return json.dumps({**asdict(self), "pipeline": PIPELINE_VERSION}, sort_keys=True)
+        data = {**asdict(self), "pipeline": PIPELINE_VERSION}
+        if self.webp_method_at(1) == self.webp_method:  # one method for all: names as before the split
+            del data["webp_method_small"]
+        return json.dumps(data, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -573,25 +591,31 @@ def _shrink(
     return img.resize(size, _CHAINED.get(resample, chosen) if chained else chosen, reducing_gap=3.0)
 
 
-def _save_pixels(img: Image.Image, fmt: str, settings: DerivativeSettings, fp: Any) -> None:
+def _save_pixels(
+    img: Image.Image, fmt: str, settings: DerivativeSettings, fp: Any, webp_method: int | None = None
+) -> None:
     """Encode ``img`` as ``fmt`` into ``fp``, from pixels only: no metadata can ride along.
 
-    ``img.info`` must already be empty. Given a real file, Pillow's JPEG encoder runs with
-    the GIL released (it does not for BytesIO), so derivatives can be encoded in threads.
+    ``img.info`` must already be empty. ``webp_method`` defaults to ``settings.webp_method``.
+    Given a real file, Pillow's JPEG encoder runs with the GIL released (it does not for
+    BytesIO), so derivatives can be encoded in threads.
     """
     if fmt == "webp":
-        img.save(fp, "WEBP", quality=settings.webp_quality, method=settings.webp_method)
+        method = settings.webp_method if webp_method is None else webp_method
+        img.save(fp, "WEBP", quality=settings.webp_quality, method=method)
     else:
         img.save(
             fp, "JPEG", quality=settings.jpeg_quality, optimize=True, progressive=settings.jpeg_progressive
         )
 
 
-def _encode(img: Image.Image, fmt: str, settings: DerivativeSettings) -> bytes:
+def _encode(
+    img: Image.Image, fmt: str, settings: DerivativeSettings, webp_method: int | None = None
+) -> bytes:
     """The bytes :func:`_write_variant` would write for ``img`` (for measuring and tests)."""
     img.info = {}
     buf = io.BytesIO()
-    _save_pixels(img, fmt, settings, buf)
+    _save_pixels(img, fmt, settings, buf, webp_method)
     return buf.getvalue()
 
 
@@ -655,10 +679,12 @@ def _result_key(source_sha256: str, settings: DerivativeSettings) -> str:
 
 
 def _write_variant(
-    img: Image.Image, fmt: str, stem: str, key: str, out_dir: Path, settings: DerivativeSettings
+    img: Image.Image, fmt: str, stem: str, key: str, out_dir: Path, settings: DerivativeSettings, index: int
 ) -> Variant:
+    """Write one derivative; ``index`` is its place in derivative_sizes order (0 = largest)."""
     filename = f"{stem}-{img.width}-{key}.{_EXTENSIONS[fmt]}"
-    size = _atomic_save(out_dir / filename, lambda fh: _save_pixels(img, fmt, settings, fh))
+    method = settings.webp_method_at(index)
+    size = _atomic_save(out_dir / filename, lambda fh: _save_pixels(img, fmt, settings, fh, method))
     return Variant(img.width, img.height, fmt, filename, size)
 
 
@@ -731,11 +757,11 @@ def _derive(
     threads = _threads_for(len(sizes) * len(settings.formats))
     pending: list[Future] = []
     with _encoders(threads) as pool:
-        for img in _resized_chain(decoded, sizes, settings.resample):
+        for index, img in enumerate(_resized_chain(decoded, sizes, settings.resample)):
             for n, fmt in enumerate(settings.formats):
                 # Image.save keeps per-call state on the image object: one object per concurrent save.
                 mine = img.copy() if n and threads > 1 else img
-                pending.append(pool.submit(_write_variant, mine, fmt, stem, key, out_dir, settings))
+                pending.append(pool.submit(_write_variant, mine, fmt, stem, key, out_dir, settings, index))
             smallest = img
         placeholder = make_placeholder(smallest)
         variants = tuple(future.result() for future in pending)

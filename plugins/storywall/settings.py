@@ -62,6 +62,10 @@ class Settings:
     photo_widths: tuple = _setting(
         (480, 960, 1600), "Widths in px of the photo derivatives (each in WebP and JPEG; "
         "never upscaled).")
+    photo_webp_method_small: int = _setting(
+        2, "libwebp effort (0-6) for the photo derivatives below the largest width: 2 is "
+        "fastest; 3 makes the WebP files about 3% smaller for ~15% more build time per "
+        "photo.", minimum=0)
     max_photo_bytes: int = _setting(
         12 * 1024 * 1024, "Largest photo file accepted, in bytes (default 12 MB).", minimum=1)
     max_photo_pixels: int = _setting(

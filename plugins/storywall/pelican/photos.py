@@ -75,7 +75,8 @@ class PhotoView:
 
 
 def derivative_settings(sw) -> photos.DerivativeSettings:
-    return photos.DerivativeSettings(widths=tuple(sw.photo_widths))
+    return photos.DerivativeSettings(widths=tuple(sw.photo_widths),
+                                     webp_method_small=sw.photo_webp_method_small)
 
 
 class PhotosGenerator(Generator):
