@@ -162,3 +162,50 @@ def test_import_command(storywall, site, tmp_path):
 def test_intake_command_help(storywall):
     result = CliRunner().invoke(storywall, ["intake", "--help"])
     assert result.exit_code == 0 and "--git" in result.output and "--port" in result.output
+
+
+def test_csv_json_and_eml_bring_a_video_in_stripped_like_the_form(intake, site, tmp_path):
+    from email.message import EmailMessage
+
+    import videomakers
+    from intakekit import video_bytes
+    from storywall import video
+
+    clip = video_bytes(tmp_path)
+    assert b"SecretPhone" in clip
+    (tmp_path / "clip.mov").write_bytes(clip)
+    row = {"Title": "The well on film", "Story": "Our new well.", "Name": "Sam T.",
+           "Initiative": "water", "Publish": "yes", "consent_photos": "yes",
+           "video": "clip.mov", "transcript": "Here is the new well."}
+    csv_out = import_file(intake, write_csv(tmp_path / "export.csv", [row]))[0]
+    item = {**{k: v for k, v in row.items() if k not in ("video", "transcript")},
+            "Title": "The well on film, again",
+            "video": {"file": "clip.mov", "transcript": "The well again."}}
+    (tmp_path / "export.json").write_text(json.dumps([item]))
+    json_out = import_file(intake, tmp_path / "export.json")[0]
+    msg = EmailMessage()
+    msg["From"], msg["Subject"] = "Sam <sam@example.net>", "A film of the well"
+    msg.set_content("Initiative: water\nPublish: yes\nPhotos: yes\n"
+                    "Transcript: Look, clean water.\n\nWe filmed it.")
+    msg.add_attachment(clip, maintype="video", subtype="quicktime", filename="IMG_7.MOV")
+    (tmp_path / "film.eml").write_bytes(msg.as_bytes())
+    eml_out = import_file(intake, tmp_path / "film.eml")[0]
+    for outcome, transcript in ((csv_out, "Here is the new well."),
+                                (json_out, "The well again."), (eml_out, "Look, clean water.")):
+        assert outcome.ok, str(outcome)
+        folder = site.root / "submissions" / outcome.id
+        meta = assert_complete(folder)
+        assert meta["video"]["transcript"] == transcript
+        stored = folder / meta["video"]["file"]
+        assert b"SecretPhone" not in stored.read_bytes() and video.inspect_video(stored) == []
+        tags = videomakers.all_tags(stored)
+        assert not [k for k in tags if "location" in k.lower() or "make" in k.lower()], tags
+
+
+def test_a_video_outside_the_export_folder_is_refused(intake, tmp_path):
+    export = write_csv(tmp_path / "export.csv", [{"Title": "Sneaky one", "Story": "x" * 20,
+                                                  "Name": "Sam", "Initiative": "water",
+                                                  "Publish": "yes", "video": "../etc.mp4",
+                                                  "transcript": "Words."}])
+    outcome = import_file(intake, export)[0]
+    assert not outcome.ok and "not in the export's folder" in str(outcome)

@@ -14,7 +14,9 @@ CSV / JSON columns (case-insensitive; the first name is the form's):
   ``consent_contact`` (or ``contact_ok``): yes/no, true/false, 1/0;
   ``email`` (private; kept only with ``consent_contact``);
 - ``photo_1`` … ``photo_6`` (files beside the export), ``alt_1`` …, ``caption_1`` …
-  JSON may instead give ``photos: [{file, alt, caption}]``.
+  JSON may instead give ``photos: [{file, alt, caption}]``;
+- ``video`` (a file beside the export) and its ``transcript``; JSON may give
+  ``video: {file, transcript}``. It is probed and stripped like a form upload.
 
 A JSON file is a list of such objects, or ``{"submissions": [...]}``.
 
@@ -25,6 +27,7 @@ the top of the text such as ``Initiative: clean-water``, ``Kind: review``,
 ``Alt 1: …``, ``Caption 1: …`` set those fields and are removed from the story.
 Image attachments become the photos, in order; an attachment's
 Content-Description is its alt text when there is no ``Alt N:`` line. The
+first video attachment becomes the video, with a ``Transcript: …`` line. The
 sender's address is kept (privately) only with ``Contact: yes``.
 """
 
@@ -60,7 +63,7 @@ ALIASES = {
 }
 MAX_IMPORT_BYTES = 64 * 1024 * 1024  # 64 MB: one export file (an .eml with photos)
 IMPORT_DUPLICATE_WINDOW_SECONDS = 10 * 365 * 24 * 3600  # a re-imported record is never doubled
-EML_HEADER_RE = re.compile(r"^(initiative|kind|rating|name|publish|photos|contact|"
+EML_HEADER_RE = re.compile(r"^(initiative|kind|rating|name|publish|photos|contact|transcript|"
                            r"alt \d|caption \d)\s*:\s*(.*)$", re.IGNORECASE)
 
 
@@ -98,7 +101,7 @@ def _pick(row: dict, name: str) -> str:
 def _inside(folder: Path, name: str) -> Path:
     path = (folder / name).resolve()
     if folder.resolve() not in path.parents:
-        raise ValueError(f"photo '{name}' is not in the export's folder")
+        raise ValueError(f"file '{name}' is not in the export's folder")
     return path
 
 
@@ -146,7 +149,23 @@ def draft_from_record(row: dict, folder: Path, source: str = "import") -> forms.
             raise ValueError(f"photo '{name}' was not found beside the export")
         draft.photos.append(forms.PhotoIn(n, path.name, _copier(path), forms.clean_text(alt),
                                           forms.clean_text(caption)))
+    _record_video(draft, row, folder)
     return draft
+
+
+def _record_video(draft: forms.Draft, row: dict, folder: Path) -> None:
+    video = row.get("video")
+    if isinstance(video, dict):
+        name, transcript = str(video.get("file", "")), str(video.get("transcript", ""))
+    else:
+        name, transcript = _pick(row, "video"), _pick(row, "transcript")
+    if not name:
+        return
+    path = _inside(folder, name)
+    if not path.is_file():
+        raise ValueError(f"video '{name}' was not found beside the export")
+    draft.video = forms.VideoIn(path.name, _copier(path))
+    draft.transcript = forms.clean_text(transcript, multiline=True)
 
 
 def read_csv(path: Path) -> Iterator[tuple[str, dict]]:
@@ -195,6 +214,11 @@ def draft_from_email(raw: bytes) -> forms.Draft:
         draft.email = forms.clean_text(address)
     slot = 0
     for part in msg.iter_attachments():
+        if part.get_content_maintype() == "video" and draft.video is None:
+            draft.video = forms.VideoIn(part.get_filename() or "video.mp4",
+                                        _writer(part.get_payload(decode=True) or b""))
+            draft.transcript = forms.clean_text(fields.get("transcript"), multiline=True)
+            continue
         if part.get_content_maintype() != "image":
             continue
         slot += 1
