@@ -89,7 +89,7 @@ def _parse(at: str) -> dt.datetime:
 def load_events(store: Supporters) -> list[Event]:
     if not store.path.is_file():
         return []
-    with store.db(rollback=True) as con:
+    with store.read() as con:
         rows = con.execute("SELECT person_id, kind, at, initiative, ref, detail FROM events "
                            "ORDER BY at, seq").fetchall()
     return [Event(p, k, _parse(a), i, r, d) for p, k, a, i, r, d in rows]
@@ -211,7 +211,7 @@ CSV_COLUMNS = ("supporter", "first_name", "email", "phone", "channel", "unsubscr
 
 
 def supporter_rows(store: Supporters, events: list[Event]) -> list[dict]:
-    with store.db(rollback=True) as con:
+    with store.read() as con:
         people = con.execute("SELECT id, name, email, phone, channel, unsubscribed_at FROM people "
                              "ORDER BY id").fetchall()
         gifts = dict(con.execute("SELECT person_id, COUNT(*) FROM gifts GROUP BY person_id"))

@@ -227,6 +227,19 @@ class Supporters:
         with transaction(self.path, rollback=rollback) as con:
             yield con
 
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read-only snapshot (WAL readers never block the intake server's writes)."""
+        if not self._ready:
+            self._create()
+        con = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True,
+                              timeout=SQLITE_TIMEOUT_SECONDS, isolation_level=None)
+        try:
+            con.execute("BEGIN")
+            yield con
+        finally:
+            con.close()
+
     def _create(self) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
