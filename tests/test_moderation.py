@@ -173,7 +173,7 @@ def test_submission_to_wall_reject_reply_and_withdraw(repo):
     assert list((site.root / ".cache" / "photos").rglob("well-*"))
 
     # The other one: check flags the planted phone number; approve will not go ahead.
-    git(site.root, "checkout", "-q", f"submission/2026-09-02-phone1")
+    git(site.root, "checkout", "-q", "submission/2026-09-02-phone1")
     result = run(site, "check", "--format", "github", str(planted.parent))
     assert result.exit_code == 0  # a warning, for a moderator to confirm
     assert result.output.startswith("::warning file=submissions/2026-09-02-phone1/index.md,")

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import mailkit
-from loopkit import PUBLISHCONF, SITE_URL, Loop, local_file
+from loopkit import PUBLISHCONF, SITE_URL, local_file
 from storywall import moderation
 from storywall import notify as core
 from storywall.cli import cli
