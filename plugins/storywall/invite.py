@@ -24,7 +24,7 @@ from pathlib import Path
 from . import content
 from .errors import Problem, ProblemsFound, StoryWallError
 from .notify import Due, Report, SiteInfo, compose, default_sender, live_senders, send_queued, \
-    site_info, _initiative_ctx
+    site_info, initiative_context
 from .settings import GIFT_COLUMNS
 from .supporters import Supporters, event, normalise_email, normalise_phone, now_iso
 
@@ -190,7 +190,7 @@ def _invite_due(site: SiteInfo, person, gift: Gift, token: str, initiatives: dic
     ctx = {"organisation": site.organisation, "site_url": site.url(""),
            "name": gift.first_name or person.name,
            "share_form_url": site.share_url(gift.initiative, token),
-           "initiative": _initiative_ctx(site, initiatives.get(gift.initiative)),
+           "initiative": initiative_context(site, initiatives.get(gift.initiative)),
            "given_on": gift.given_on}
     return Due(f"invite:{gift.gift_id}", person, "invite", ctx, initiative=gift.initiative,
                ref=gift.gift_id)

@@ -404,7 +404,7 @@ def write_html(path: Path, html: str) -> None:
 
 def journey(site_dir: Path, *, since: dt.date | None = None, html: Path | None = None,
             csv_path: Path | None = None) -> Report:
-    from . import content, moderation
+    from . import content, supporters
     from . import settings as sw_settings
     from .build import read_pelican_settings
 
@@ -414,7 +414,7 @@ def journey(site_dir: Path, *, since: dt.date | None = None, html: Path | None =
     for target in (html, csv_path):
         if target is not None:
             refuse_public(target, site_dir, public)
-    store = Supporters(moderation.private_dir(site_dir))
+    store = Supporters(supporters.private_dir(site_dir))
     events = load_events(store)
     initiatives, _ = content.load_initiatives(Path(pelican["PATH"]), site_dir)
     report = build_report(events, since, {s: i.title for s, i in initiatives.items()})

@@ -232,9 +232,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
 # The private record of decisions.
 
 
-def private_dir(site_dir: Path) -> Path:
-    """``$STORYWALL_PRIVATE_DIR``, else ``private/`` in the site."""
-    return Path(os.environ.get("STORYWALL_PRIVATE_DIR") or Path(site_dir) / "private")
+private_dir = supporters.private_dir  # the one private store of the site
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 from urllib.parse import urljoin, urlsplit
 
-from . import content, filters, mailer, messages, moderation, schema, views
+from . import content, filters, mailer, messages, moderation, schema, supporters, views
 from . import settings as sw_settings
 from .errors import StoryWallError
 from .supporters import Outgoing, Person, Queued, Supporters
@@ -85,7 +85,7 @@ def site_info(site_dir: Path, *, output: Path | None = None) -> SiteInfo:
     return SiteInfo(
         site_dir=site_dir, content_dir=Path(pelican["PATH"]),
         output_dir=Path(output or pelican["OUTPUT_PATH"]),
-        theme_dir=Path(pelican["THEME"]), private_dir=moderation.private_dir(site_dir),
+        theme_dir=Path(pelican["THEME"]), private_dir=supporters.private_dir(site_dir),
         site_url=site_url, organisation=sw.organisation or pelican.get("SITENAME", ""),
         intake_url=urljoin(site_url + "/", sw.intake_url or "/submit"), settings=sw)
 
@@ -137,7 +137,7 @@ def share_card(site: SiteInfo, page: Path) -> tuple[bytes, str] | None:
     return messages.image(candidate)
 
 
-def _initiative_ctx(site: SiteInfo, initiative: schema.Initiative | None) -> dict:
+def initiative_context(site: SiteInfo, initiative: schema.Initiative | None) -> dict:
     if initiative is None:
         return {"title": "", "url": site.url(""), "donate_url": site.settings.donate_url}
     return {"title": initiative.title, "url": site.url(f"initiatives/{initiative.slug}/"),
@@ -168,7 +168,7 @@ def due_live(con, store: Supporters, site: SiteInfo, stories: Iterable[schema.St
         ctx = {**_base_ctx(site, author[0], story.author),
                "story": {"title": story.title, "url": url, "kind": story.kind,
                          "quote": story.quote, "author": story.author},
-               "initiative": _initiative_ctx(site, initiatives.get(story.initiative)),
+               "initiative": initiative_context(site, initiatives.get(story.initiative)),
                "share_links": views.share_links(url, story.title), "has_card": bool(card)}
         yield Due(key, author[0], "live", ctx, initiative=story.initiative, ref=story.id,
                   images={messages.CARD_CID: card} if card else {})
@@ -258,7 +258,7 @@ def due_impact(con, store: Supporters, site: SiteInfo, stories: list[schema.Stor
                 continue
             newest = max(f.as_of for f in new).isoformat()
             ctx = {**_base_ctx(site, person, name),
-                   "initiative": _initiative_ctx(site, initiative),
+                   "initiative": initiative_context(site, initiative),
                    "figures": [_figure_ctx(initiative, f) for f in new]}
             yield Due(f"impact:{person.id}:{slug}:{newest}", person, "impact", ctx,
                       initiative=slug, ref=newest)

@@ -94,8 +94,9 @@ class IntakeConfig:
 
     @property
     def private(self) -> Path:
-        default = os.environ.get("STORYWALL_PRIVATE_DIR") or self.site_dir / "private"
-        return Path(self.private_dir or default)
+        from ..supporters import private_dir
+
+        return Path(self.private_dir or private_dir(self.site_dir))
 
     @property
     def content(self) -> Path:
