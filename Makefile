@@ -76,7 +76,7 @@ budgets: html browser-deps
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py --n $(N)
-	$(BIN)/python scripts/bench_photos.py
+	$(BIN)/python scripts/bench_photos.py $(if $(PHOTOS),--photos $(PHOTOS))
 	$(BIN)/python scripts/bench_intake.py
 	$(BIN)/python scripts/bench_video.py
 	$(BIN)/python scripts/bench_loop.py

@@ -2,10 +2,13 @@
 
 Run:  .venv/bin/python scripts/bench_photos.py [--repeats 7] [--pool 8] [--json]
                                                [--sharp-dir DIR | --no-sharp]
+                                               [--no-portrait] [--photos DIR]
 
 Photos are generated deterministically (1/f-like noise, gradients, hard-edged
 shapes, sensor grain; JPEG quality 90 with EXIF and GPS), so the figures are
-comparable between runs and machines. Prints, per photo size:
+comparable between runs and machines: 3000x2000 and 4000x3000 landscape, and
+4000x3000 stored sideways with EXIF orientation 6 (a phone held upright, whose
+derivatives are portrait). Prints, per photo:
 
 * cold: wall seconds to make the default derivative set (6 files) of one photo
   with the encodes spread over the CPUs in threads (what the intake server and
@@ -29,7 +32,11 @@ comparable between runs and machines. Prints, per photo size:
   sharp's idiomatic pipeline at its defaults and a decode-once chain at our
   WebP effort, and the ratio Pillow/sharp. sharp is looked for in
   ``--sharp-dir``, ``$STORYWALL_SHARP_DIR``, then the project's node_modules
-  (``npm install --no-save sharp`` puts it there); absent, it is skipped with a note.
+  (``npm install --no-save sharp`` puts it there); absent, it is skipped with a note;
+* your photos (``--photos DIR``; ``make bench PHOTOS=DIR``): CPU seconds per photo
+  on one thread and WebP bytes against method 4 at the same quality setting, per
+  photo and in all. Generated photos cannot stand in for every camera: here the
+  generated ones cost method 2 about +6.5% bytes, real photographs +1.5-3%.
 
 Every figure is a median. Before each timed run the bench waits (at most
 ``--settle`` seconds) for the CPUs to be at least 90% idle; the report says how
@@ -65,6 +72,10 @@ sys.path.insert(0, str(ROOT / "plugins"))  # works without an editable install t
 from storywall import photos  # noqa: E402
 
 SIZES = ((3000, 2000), (4000, 3000))
+# A phone held upright: 4000x3000 pixels stored sideways with EXIF orientation 6, so the
+# derivatives are portrait (1600x2133 the largest). The most common photo a supporter sends.
+PORTRAIT = ((4000, 3000), 6)
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif")
 
 
 # --- deterministic camera-like photos ---------------------------------------------
@@ -106,20 +117,21 @@ def camera_photo(size: tuple[int, int], seed: int = 1) -> Image.Image:
     return Image.blend(img, Image.merge("RGB", (grain, grain, grain)), 0.035)
 
 
-def camera_exif() -> bytes:
+def camera_exif(orientation: int = 1) -> bytes:
     exif = Image.Exif()
     exif[ExifTags.Base.Make] = "BenchCam"
     exif[ExifTags.Base.Model] = "Phone 12"
     exif[ExifTags.Base.DateTime] = "2024:05:07 09:33:04"
-    exif[ExifTags.Base.Orientation] = 1
+    exif[ExifTags.Base.Orientation] = orientation
     gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
     gps[ExifTags.GPS.GPSLatitudeRef], gps[ExifTags.GPS.GPSLatitude] = "N", (52.0, 31.0, 12.0)
     gps[ExifTags.GPS.GPSLongitudeRef], gps[ExifTags.GPS.GPSLongitude] = "E", (13.0, 24.0, 36.0)
     return exif.tobytes()
 
 
-def write_camera_jpeg(path: Path, size: tuple[int, int], seed: int = 1) -> Path:
-    camera_photo(size, seed).save(path, "JPEG", quality=90, exif=camera_exif())
+def write_camera_jpeg(path: Path, size: tuple[int, int], seed: int = 1, orientation: int = 1) -> Path:
+    """``size`` is the stored pixel size; an orientation of 5-8 makes it display rotated."""
+    camera_photo(size, seed).save(path, "JPEG", quality=90, exif=camera_exif(orientation))
     return path
 
 
@@ -203,9 +215,9 @@ def ssim(a: Image.Image, b: Image.Image, window: int = 8, stride: int = 4) -> fl
 
 
 def reference(src: Path, size: tuple[int, int]) -> Image.Image:
-    """Full decode (no draft) + LANCZOS straight from the original."""
+    """Full decode (no draft) + LANCZOS straight from the original, upright."""
     with Image.open(src) as img:
-        return img.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+        return ImageOps.exif_transpose(img).convert("RGB").resize(size, Image.Resampling.LANCZOS)
 
 
 def _cpu_with_children() -> float:
@@ -325,7 +337,7 @@ def _webp(img: Image.Image, quality: int, method: int) -> tuple[int, Image.Image
     return len(buf.getvalue()), Image.open(io.BytesIO(buf.getvalue()))
 
 
-def webp_vs_default(src: Path, settings) -> dict:
+def webp_vs_default(src: Path, settings, *, equal_psnr: bool = True) -> dict:
     """WebP bytes of the chosen method vs Pillow's default method 4 on the pipeline's own
     pixels: at the same quality setting, and at equal PSNR (fitted rate curves, method 4's PSNR)."""
     rows = []
@@ -335,7 +347,7 @@ def webp_vs_default(src: Path, settings) -> dict:
         chosen_bytes, chosen = _webp(img, settings.webp_quality, method)
         default_bytes, default = _webp(img, settings.webp_quality, 4)
         default_psnr = psnr(default, ref)
-        equal = _equal_psnr_bytes(img, ref, method, default_bytes, default_psnr)
+        equal = _equal_psnr_bytes(img, ref, method, default_bytes, default_psnr) if equal_psnr else None
         rows.append(
             {
                 "width": img.width,
@@ -354,7 +366,9 @@ def webp_vs_default(src: Path, settings) -> dict:
         "quality": settings.webp_quality,
         "rows": rows,
         "same_quality_setting_pct": round(100 * (total("bytes") / total("default_bytes") - 1), 1),
-        "equal_psnr_pct": round(100 * (total("bytes_at_default_psnr") / total("default_bytes") - 1), 1),
+        "equal_psnr_pct": (
+            round(100 * (total("bytes_at_default_psnr") / total("default_bytes") - 1), 1) if equal_psnr else None
+        ),
     }
 
 
@@ -414,7 +428,10 @@ def _rate_curve(img: Image.Image, ref: Image.Image, method: int) -> tuple[float,
         points.append((psnr(back, ref), math.log(size)))
     mean_p = statistics.fmean(p for p, _ in points)
     mean_b = statistics.fmean(b for _, b in points)
-    slope = sum((p - mean_p) * (b - mean_b) for p, b in points) / sum((p - mean_p) ** 2 for p, _ in points)
+    spread = sum((p - mean_p) ** 2 for p, _ in points)
+    if not spread:  # PSNR flat over the range (a tiny or flat image): no curve to fit
+        return mean_b, 0.0
+    slope = sum((p - mean_p) * (b - mean_b) for p, b in points) / spread
     return mean_b - slope * mean_p, slope
 
 
@@ -508,6 +525,28 @@ def run_sharp(
     return report
 
 
+def paired_batch(
+    folder: Path, batch: list[Path], work: Path, repeats: int, settings, workers: int | None, **options
+) -> dict:
+    """Our batch and sharp's in turns (ours, sharp, ours, sharp, ...), one run each per pair.
+
+    A shared machine's speed drifts by tens of percent within minutes; two runs side by side
+    see the same machine, so the median of the per-pair ratios is the figure to trust.
+    """
+    ours, theirs = [], []
+    for _ in range(repeats):
+        ours.append(time_pool(batch, work, 1, settings, workers)["seconds_per_photo"])
+        theirs.append(run_sharp(folder, [], batch, work, 1, settings, **options)["batch"]["seconds_per_photo"])
+    ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
+    return {
+        "pairs": repeats,
+        "ours_seconds_per_photo": round(statistics.median(ours), 4),
+        "sharp_seconds_per_photo": round(statistics.median(theirs), 4),
+        "pillow_over_sharp": round(statistics.median(ratios), 3),
+        "pillow_over_sharp_spread": _spread(ratios),
+    }
+
+
 def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 3) if a and b else None
 
@@ -546,8 +585,43 @@ def sharp_section(
         if pool and report.get("batch"):
             theirs = report["batch"]
             theirs["pillow_over_sharp"] = _ratio(pool["seconds_per_photo"], theirs["seconds_per_photo"])
+            theirs["paired"] = paired_batch(folder, batch, work, repeats, settings, pool["workers"], **options)
         section[name] = report
     return section
+
+
+# --- the user's own photos -------------------------------------------------------------
+
+
+def own_photos(folder: str, work: Path, repeats: int, settings) -> dict:
+    """Real photos from ``folder`` (``--photos``): one-thread CPU per photo, and WebP bytes of
+    the chosen methods vs Pillow's default 4 at the same quality setting, per photo and in all."""
+    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
+    rows, refused = [], []
+    for src in files:
+        try:
+            cold = time_cold(src, work, repeats, settings, threads=1)
+        except photos.PhotoError as err:
+            refused.append(str(err))
+            continue
+        result, webp = cold["result"], webp_vs_default(src, settings, equal_psnr=False)
+        rows.append(
+            {
+                "file": src.name,
+                "size": [result.width, result.height],
+                "source_bytes": src.stat().st_size,
+                "cpu_seconds": round(cold["cpu_seconds"], 4),
+                "webp_bytes": sum(r["bytes"] for r in webp["rows"]),
+                "webp_default_bytes": sum(r["default_bytes"] for r in webp["rows"]),
+            }
+        )
+    chosen, default = sum(r["webp_bytes"] for r in rows), sum(r["webp_default_bytes"] for r in rows)
+    return {
+        "folder": str(folder),
+        "rows": rows,
+        "refused": refused,
+        "same_quality_setting_pct": round(100 * (chosen / default - 1), 1) if default else None,
+    }
 
 
 # --- the whole run ----------------------------------------------------------------------
@@ -564,6 +638,8 @@ def run(
     sharp: bool = True,
     sharp_dir: str | None = None,
     settle_seconds: float = 30.0,
+    portrait: tuple[tuple[int, int], int] | None = PORTRAIT,
+    photo_dir: str | None = None,
 ) -> dict:
     """Measure everything; returns a JSON-serialisable dict (see module docstring)."""
     settings = settings or photos.DerivativeSettings()
@@ -578,8 +654,10 @@ def run(
             "photos": [],
         }
         srcs = []
-        for size in sizes:
-            src = write_camera_jpeg(work / f"camera-{size[0]}x{size[1]}.jpg", size)
+        cases = [(size, 1) for size in sizes] + ([portrait] if portrait else [])
+        for size, orientation in cases:
+            name = f"camera-{size[0]}x{size[1]}-o{orientation}.jpg"
+            src = write_camera_jpeg(work / name, size, orientation=orientation)
             srcs.append(src)
             cold = time_cold(src, work, repeats, settings)
             single = time_cold(src, work, max(3, repeats // 2), settings, threads=1)
@@ -588,6 +666,7 @@ def run(
             report["photos"].append(
                 {
                     "size": list(size),
+                    "orientation": orientation,
                     "source_bytes": src.stat().st_size,
                     "cold_seconds": round(cold["seconds"], 4),
                     "cold_seconds_spread": cold["seconds_spread"],
@@ -599,6 +678,7 @@ def run(
                     "webp_vs_default": webp_vs_default(src, settings),
                 }
             )
+        src = srcs[len(sizes) - 1]  # the largest landscape photo from here on
         naive = _median_seconds(lambda: naive_derivatives(src, settings.widths), max(3, repeats // 2))
         report["naive_cold_seconds"] = round(naive, 3)
         widths = sorted(settings.widths, reverse=True)
@@ -624,6 +704,7 @@ def run(
             if sharp
             else {"skipped": "--no-sharp"}
         )
+        report["own_photos"] = own_photos(photo_dir, work, max(3, repeats // 2), settings) if photo_dir else None
     report["busy_runs"] = {"busy": _BUSY["busy_runs"], "of": _BUSY["runs"], "settle_seconds": settle_seconds}
     return report
 
@@ -641,8 +722,9 @@ def _range(spread: list[float] | None) -> str:
 
 def _print_photo(p: dict) -> None:
     w, h = p["size"]
+    turned = " (stored sideways, EXIF orientation 6: a phone portrait)" if p.get("orientation") == 6 else ""
     print(
-        f"\n{w}×{h} JPEG, {p['source_bytes'] / 1e6:.2f} MB, {len(p['variants'])} files: cold "
+        f"\n{w}×{h} JPEG{turned}, {p['source_bytes'] / 1e6:.2f} MB, {len(p['variants'])} files: cold "
         f"{p['cold_seconds']:.3f}{_range(p.get('cold_seconds_spread'))} s/photo wall "
         f"(CPU {p['cold_cpu_seconds']:.3f} s; one thread {p['cold_seconds_1_thread']:.3f}"
         f"{_range(p.get('cold_seconds_1_thread_spread'))} s), warm {p['warm_ms']:.2f} ms/photo"
@@ -741,6 +823,32 @@ def _print_sharp(section: dict, photo_rows: list[dict]) -> None:
                 f"  batch of {b['photos']}: {b['seconds_per_photo']:.3f} s/photo wall (CPU "
                 f"{b['cpu_per_photo']:.3f} s); Pillow/sharp {_x(b.get('pillow_over_sharp'))}"
             )
+            if pair := b.get("paired"):
+                print(
+                    f"  batch of {b['photos']}, ours and sharp's in turns ({pair['pairs']} pairs): ours "
+                    f"{pair['ours_seconds_per_photo']:.3f}, sharp {pair['sharp_seconds_per_photo']:.3f} s/photo; "
+                    f"Pillow/sharp {pair['pillow_over_sharp']:.2f}{_range(pair['pillow_over_sharp_spread'])}"
+                )
+
+
+def _print_own(own: dict | None, settings: dict) -> None:
+    if not own:
+        return
+    print(f"\nyour photos ({own['folder']}): one thread, CPU s/photo; WebP bytes vs Pillow's method 4:")
+    for r in own["rows"]:
+        w, h = r["size"]
+        pct = 100 * (r["webp_bytes"] / r["webp_default_bytes"] - 1)
+        print(
+            f"  {r['file']}: {w}×{h}, {r['source_bytes'] / 1e6:.2f} MB, CPU {r['cpu_seconds']:.3f} s, "
+            f"WebP {r['webp_bytes']:,} B ({pct:+.1f}%)"
+        )
+    for line in own["refused"]:
+        print(f"  refused: {line}")
+    if own["same_quality_setting_pct"] is not None:
+        print(
+            f"  all: WebP method {settings['webp_method']} {own['same_quality_setting_pct']:+.1f}% bytes "
+            f"against method 4 at the same quality setting q{settings['webp_quality']}"
+        )
 
 
 def _print_report(report: dict) -> None:
@@ -760,6 +868,7 @@ def _print_report(report: dict) -> None:
         _print_pool("", pool)
     _print_pool(" (progressive JPEG)", report.get("pool_progressive"))
     _print_sharp(report["sharp"], report["photos"])
+    _print_own(report.get("own_photos"), report["settings"])
     busy = report["busy_runs"]
     if busy["busy"]:
         print(
@@ -797,6 +906,10 @@ def main(argv: list[str] | None = None) -> int:
         help="folder whose node_modules holds sharp (default: $STORYWALL_SHARP_DIR, then the project root)",
     )
     parser.add_argument("--no-sharp", action="store_true", help="skip the sharp reference")
+    parser.add_argument("--no-portrait", action="store_true", help="skip the phone-portrait photo")
+    parser.add_argument(
+        "--photos", metavar="DIR", help="also measure the photos in DIR (JPEG, PNG, WebP, HEIC): CPU and WebP bytes"
+    )
     parser.add_argument(
         "--settle",
         type=float,
@@ -818,6 +931,8 @@ def main(argv: list[str] | None = None) -> int:
         sharp=not args.no_sharp,
         sharp_dir=args.sharp_dir,
         settle_seconds=args.settle,
+        portrait=None if args.no_portrait else PORTRAIT,
+        photo_dir=args.photos,
     )
     print(json.dumps(report, indent=2)) if args.json else _print_report(report)
     return 0

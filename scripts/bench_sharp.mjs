@@ -111,6 +111,7 @@ for (const src of photos) {
 }
 if (args.batch) {
   const batch = args.batch.split(",");
+  if (!photos.length) await derive(batch[0], freshDir("sharp-"));  // warm up
   const runs = [];
   for (let r = 0; r < repeats; r++) {
     const dir = freshDir("sharp-batch-");

@@ -155,6 +155,70 @@ def test_camera_size_photo_is_scaled_down_upright_and_never_upscaled(tmp_path):
         assert_no_metadata(path)
 
 
+def _decoded_size(src: Path, widths: tuple[int, ...]) -> tuple[tuple[int, int], str]:
+    def target(size):
+        return photos.derivative_sizes(size, widths)[0]
+
+    decoded = photos._decode(src.read_bytes(), src.name, max_pixels=photos.MAX_PHOTO_PIXELS, target=target)
+    return decoded.image.size, decoded.image.mode
+
+
+@pytest.mark.parametrize(
+    ("size", "orientation", "decoded"),
+    [
+        ((3000, 2000), 1, (1875, 1250)),  # 5/8: Pillow's draft could only decode it in full
+        ((4000, 3000), 6, (1875, 2500)),  # a 12 MP phone portrait: 5/8, upright
+        ((4000, 3000), 1, (2000, 1500)),  # 4/8
+    ],
+)
+def test_jpeg_decodes_at_the_smallest_eighth_scale_covering_the_largest_derivative(
+    tmp_path, size, orientation, decoded
+):
+    src = make.camera_jpeg(tmp_path / "IMG.JPG", size, orientation=orientation)
+    assert _decoded_size(src, photos.DEFAULT_WIDTHS) == (decoded, "RGB")
+    result, out = make_set(src, tmp_path, settings=DerivativeSettings())
+    assert max(v.width for v in result.variants) == 1600
+    for path in outputs(result, out):
+        with Image.open(path) as img:
+            for where, colour in make.quadrant_colours(img).items():
+                assert make.close(colour, make.QUADRANTS[where]), (path.name, where, colour)
+
+
+def test_greyscale_jpeg_is_shrunk_on_load_and_comes_out_grey_rgb(tmp_path):
+    src = make.jpeg(tmp_path / "grey.jpg", Image.linear_gradient("L").resize((800, 600)))
+    with Image.open(src) as img:
+        shrunk = photos._shrink_on_load(src.read_bytes(), img, (480, 360))
+    assert (shrunk.mode, shrunk.size) == ("L", (500, 375))
+    assert _decoded_size(src, (480,)) == ((500, 375), "RGB")
+    result, out = make_set(src, tmp_path, settings=DerivativeSettings(widths=(480,)))
+    with Image.open(outputs(result, out)[0]) as img:
+        assert img.mode == "RGB" and img.size == (480, 360)
+        r, g, b = img.getpixel((240, 300))
+        assert abs(r - g) <= 2 and abs(g - b) <= 2
+
+
+def test_jpeg_that_libjpeg_turbo_warns_about_is_left_to_pillow(tmp_path):
+    src = make.jpeg(tmp_path / "junk.jpg", make.quadrants((800, 600)))
+    data = src.read_bytes()
+    src.write_bytes(data[:-2] + b"\x00\x00" + data[-2:])  # stray bytes before EOI: a libjpeg warning
+    with Image.open(src) as img:
+        assert photos._shrink_on_load(src.read_bytes(), img, (480, 360)) is None
+    assert _decoded_size(src, (480,)) == ((800, 600), "RGB")  # Pillow's draft: 1/2 would be too small
+    result, out = make_set(src, tmp_path, settings=DerivativeSettings(widths=(480,)))
+    assert [v.width for v in result.variants] == [480, 480]
+
+
+def test_without_simplejpeg_pillow_makes_the_same_derivatives(tmp_path, monkeypatch):
+    src = make.camera_jpeg(tmp_path / "IMG.JPG", (3000, 2000), orientation=1)
+    turbo, _ = make_set(src, tmp_path / "turbo", settings=DerivativeSettings())
+    monkeypatch.setattr(photos, "_turbo", lambda: None)
+    assert _decoded_size(src, photos.DEFAULT_WIDTHS) == ((3000, 2000), "RGB")
+    pillow, _ = make_set(src, tmp_path / "pillow", settings=DerivativeSettings())
+    assert [(v.width, v.height, v.format) for v in turbo.variants] == [
+        (v.width, v.height, v.format) for v in pillow.variants
+    ]
+
+
 # --- colour and modes -----------------------------------------------------------------------
 
 

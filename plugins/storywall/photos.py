@@ -34,9 +34,11 @@ Decisions (each one is tested in tests/test_photos.py):
   ``<stem>-<width>-<hash10>.<ext>``; the hash covers the source bytes and every
   setting that changes output. Widths wider than the photo collapse to the
   photo's own width: never upscaled.
-* Speed (figures: scripts/bench_photos.py): a JPEG is decoded DCT-scaled
-  (``draft``) to the smallest size at least as large as the largest
-  derivative; each smaller derivative is made from the previous one (with a
+* Speed (figures: scripts/bench_photos.py): a JPEG is decoded DCT-scaled by
+  libjpeg-turbo (simplejpeg) at the smallest M/8 scale at least as large as the
+  largest derivative (Pillow's ``draft``, the fallback, only has 1/2, 1/4 and
+  1/8: a 3000x2000 photo or a 12 MP phone portrait would be decoded in full);
+  each smaller derivative is made from the previous one (with a
   box filter when ``resample`` is bilinear: the previous one is already
   low-passed, and box is both faster and closer to the LANCZOS reference);
   the ICC conversion runs on the largest derivative rather than the
@@ -111,7 +113,7 @@ SANITIZED_JPEG_QUALITY = 90  # intake master: one more generation still looks or
 PREVIEW_EDGE = 24  # px: long edge of the blurred inline preview
 PREVIEW_MAX_CHARS = 600  # a data URI longer than this is dropped (placeholder colour only)
 BACKGROUND = (255, 255, 255)  # transparent pixels are composited onto white
-PIPELINE_VERSION = 2  # bump when the same settings would produce different files
+PIPELINE_VERSION = 3  # bump when the same settings would produce different files
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "HEIF")  # Pillow plugin ids; JPEG covers MPO
 FORMAT_HINT = "upload a JPEG, PNG, WebP, GIF or HEIC photo"
@@ -439,8 +441,48 @@ def _open_image(data: bytes, name: str, max_pixels: int) -> Image.Image:
     return img
 
 
-def _load_pixels(img: Image.Image, name: str, max_pixels: int, box: tuple[int, int] | None = None) -> None:
-    """Decode every byte (DCT-scaled to ``box`` for JPEG) so truncation is caught."""
+@cache
+def _turbo() -> Any | None:
+    """simplejpeg (libjpeg-turbo), imported once per process; None where it is not installed."""
+    try:
+        import simplejpeg
+    except ImportError:
+        return None
+    return simplejpeg
+
+
+def _shrink_on_load(data: bytes, img: Image.Image, box: tuple[int, int]) -> Image.Image | None:
+    """A YCbCr or greyscale JPEG decoded at the smallest M/8 scale that still covers ``box``.
+
+    libjpeg-turbo scales by any M/8 while decoding; Pillow's draft() only by 1/2, 1/4 or
+    1/8, so a 3000x2000 photo (or a 12 MP portrait) for 1600 px derivatives would be
+    decoded in full and then resized. None: Pillow decodes it instead (no simplejpeg,
+    CMYK, or anything libjpeg-turbo warns about, such as a truncated file, so that
+    Pillow's answer and error messages stay the only ones).
+    """
+    turbo = _turbo()
+    if turbo is None or img.format not in ("JPEG", "MPO") or img.mode not in ("RGB", "L"):
+        return None
+    try:
+        colorspace = "RGB" if img.mode == "RGB" else "GRAY"
+        pixels = turbo.decode_jpeg(data, colorspace=colorspace, min_width=box[0], min_height=box[1])
+    except ValueError:
+        return None
+    height, width = pixels.shape[:2]
+    if not (box[0] <= width <= img.width and box[1] <= height <= img.height):
+        return None  # not the image Pillow's header describes (e.g. an odd multi-picture file)
+    return Image.frombuffer(img.mode, (width, height), pixels, "raw", img.mode, 0, 1)
+
+
+def _load_pixels(
+    img: Image.Image, name: str, max_pixels: int, box: tuple[int, int] | None = None, data: bytes = b""
+) -> Image.Image:
+    """Decode every byte (DCT-scaled to no smaller than ``box`` for JPEG) so truncation is caught.
+
+    Returns the decoded image: ``img`` itself, or a smaller one from :func:`_shrink_on_load`.
+    """
+    if box and data and (scaled := _shrink_on_load(data, img, box)) is not None:
+        return scaled
     if box and img.format in ("JPEG", "MPO"):
         img.draft("RGB", box)
     try:
@@ -455,6 +497,7 @@ def _load_pixels(img: Image.Image, name: str, max_pixels: int, box: tuple[int, i
         raise _corrupt(name, str(err)) from None
     except (SyntaxError, ValueError, EOFError, struct.error, IndexError) as err:
         raise _corrupt(name, str(err) or type(err).__name__) from None
+    return img
 
 
 # --- orientation and colour -----------------------------------------------------
@@ -543,8 +586,10 @@ def _decode(data: bytes, name: str, *, max_pixels: int, target: _Target | None =
     img = _open_image(data, name, max_pixels)
     fmt, orientation = img.format or "", _orientation(img)
     size = _upright_size(img.size, orientation)
-    _load_pixels(img, name, max_pixels, _upright_size(target(size), orientation) if target else None)
+    box = _upright_size(target(size), orientation) if target else None
+    pixels = _load_pixels(img, name, max_pixels, box, data)
     icc = img.info.get("icc_profile") or None
+    img = pixels
     if img.mode == "CMYK":
         img, icc = _to_srgb(img, icc), None
     if orientation != 1:
@@ -1112,6 +1157,7 @@ def _run_pool(jobs: list[PhotoJob], workers: int) -> Iterator[Iterator[tuple[int
     Only paths go to the workers and only PhotoResults come back: nothing large is pickled.
     """
     order = sorted(range(len(jobs)), key=lambda i: _source_bytes(jobs[i]), reverse=True)
+    _turbo()  # imported before the fork (numpy takes ~0.2 s), not once in every worker
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=_pool_context(),
