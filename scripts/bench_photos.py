@@ -805,8 +805,9 @@ def _print_sharp(section: dict, photo_rows: list[dict]) -> None:
             w, h = row["size"]
             webp = sum(v["bytes"] for v in theirs["variants"] if v["format"] == "webp")
             ours = sum(v["bytes"] for v in row["variants"] if v["format"] == "webp")
+            turned = " portrait (orientation 6)" if row.get("orientation") == 6 else ""
             print(
-                f"  {w}×{h}: {theirs['seconds']:.3f} s/photo wall (CPU {theirs['cpu_seconds']:.3f} s); "
+                f"  {w}×{h}{turned}: {theirs['seconds']:.3f} s/photo wall (CPU {theirs['cpu_seconds']:.3f} s); "
                 f"Pillow/sharp {_x(theirs['pillow_over_sharp'])}; sharp WebP {webp:,} B vs ours {ours:,} B"
             )
             for fmt in ("webp", "jpeg"):
