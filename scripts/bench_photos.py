@@ -720,11 +720,14 @@ def _range(spread: list[float] | None) -> str:
     return f" [{spread[0]:.3f}-{spread[1]:.3f}]" if spread else ""
 
 
+def _turned(row: dict) -> str:
+    return " (stored sideways, EXIF orientation 6: a phone portrait)" if row.get("orientation") == 6 else ""
+
+
 def _print_photo(p: dict) -> None:
     w, h = p["size"]
-    turned = " (stored sideways, EXIF orientation 6: a phone portrait)" if p.get("orientation") == 6 else ""
     print(
-        f"\n{w}×{h} JPEG{turned}, {p['source_bytes'] / 1e6:.2f} MB, {len(p['variants'])} files: cold "
+        f"\n{w}×{h} JPEG{_turned(p)}, {p['source_bytes'] / 1e6:.2f} MB, {len(p['variants'])} files: cold "
         f"{p['cold_seconds']:.3f}{_range(p.get('cold_seconds_spread'))} s/photo wall "
         f"(CPU {p['cold_cpu_seconds']:.3f} s; one thread {p['cold_seconds_1_thread']:.3f}"
         f"{_range(p.get('cold_seconds_1_thread_spread'))} s), warm {p['warm_ms']:.2f} ms/photo"
@@ -805,9 +808,8 @@ def _print_sharp(section: dict, photo_rows: list[dict]) -> None:
             w, h = row["size"]
             webp = sum(v["bytes"] for v in theirs["variants"] if v["format"] == "webp")
             ours = sum(v["bytes"] for v in row["variants"] if v["format"] == "webp")
-            turned = " portrait (orientation 6)" if row.get("orientation") == 6 else ""
             print(
-                f"  {w}×{h}{turned}: {theirs['seconds']:.3f} s/photo wall (CPU {theirs['cpu_seconds']:.3f} s); "
+                f"  {w}×{h}{_turned(row)}: {theirs['seconds']:.3f} s/photo wall (CPU {theirs['cpu_seconds']:.3f} s); "
                 f"Pillow/sharp {_x(theirs['pillow_over_sharp'])}; sharp WebP {webp:,} B vs ours {ours:,} B"
             )
             for fmt in ("webp", "jpeg"):

@@ -116,6 +116,7 @@ BACKGROUND = (255, 255, 255)  # transparent pixels are composited onto white
 PIPELINE_VERSION = 3  # bump when the same settings would produce different files
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "HEIF")  # Pillow plugin ids; JPEG covers MPO
+_JPEG_FORMATS = ("JPEG", "MPO")  # what Pillow calls a JPEG it opened (MPO: phones' multi-picture files)
 FORMAT_HINT = "upload a JPEG, PNG, WebP, GIF or HEIC photo"
 _EXTENSIONS = {"webp": "webp", "jpeg": "jpg"}
 _RESAMPLERS = {
@@ -461,7 +462,7 @@ def _shrink_on_load(data: bytes, img: Image.Image, box: tuple[int, int]) -> Imag
     Pillow's answer and error messages stay the only ones).
     """
     turbo = _turbo()
-    if turbo is None or img.format not in ("JPEG", "MPO") or img.mode not in ("RGB", "L"):
+    if turbo is None or img.format not in _JPEG_FORMATS or img.mode not in ("RGB", "L"):
         return None
     try:
         colorspace = "RGB" if img.mode == "RGB" else "GRAY"
@@ -483,7 +484,7 @@ def _load_pixels(
     """
     if box and data and (scaled := _shrink_on_load(data, img, box)) is not None:
         return scaled
-    if box and img.format in ("JPEG", "MPO"):
+    if box and img.format in _JPEG_FORMATS:
         img.draft("RGB", box)
     try:
         img.load()
@@ -587,9 +588,8 @@ def _decode(data: bytes, name: str, *, max_pixels: int, target: _Target | None =
     fmt, orientation = img.format or "", _orientation(img)
     size = _upright_size(img.size, orientation)
     box = _upright_size(target(size), orientation) if target else None
-    pixels = _load_pixels(img, name, max_pixels, box, data)
-    icc = img.info.get("icc_profile") or None
-    img = pixels
+    opened, img = img, _load_pixels(img, name, max_pixels, box, data)
+    icc = opened.info.get("icc_profile") or None  # from the file, whichever decoder made img
     if img.mode == "CMYK":
         img, icc = _to_srgb(img, icc), None
     if orientation != 1:
